@@ -1,0 +1,3 @@
+from omniembed.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""HTTP dialects (OpenAI, Cohere, seed-compatible routes). Never imports torch."""

@@ -1,0 +1,61 @@
+"""The FastAPI application: routers of every dialect over one engine."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from omniembed import __version__
+from omniembed.api.errors import install_error_handlers
+from omniembed.api.middleware import RequestLifecycleMiddleware
+from omniembed.api.openai.router import router as openai_router
+from omniembed.api.openapi import install_openapi
+from omniembed.api.seed.llama_stack import router as llama_stack_router
+from omniembed.api.seed.mes import router as mes_router
+from omniembed.api.state import Services
+from omniembed.api.system import router as system_router
+from omniembed.engine.bootstrap import engine_from_settings, load_models
+from omniembed.engine.engine import Engine
+from omniembed.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app. With `engine` given (tests, embedding in another app) its models are used as
+    they are; otherwise the engine is built from settings and the models load at startup."""
+    settings = settings or Settings()
+    owned = engine is None
+    engine = engine or engine_from_settings(settings)
+    services = Services(engine=engine, settings=settings, started=time.time())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owned:
+            await load_models(engine, settings)
+        try:
+            yield
+        finally:
+            services.draining = True
+            if owned:
+                await engine.close()
+
+    app = FastAPI(
+        title="omniembed",
+        version=__version__,
+        description="Aligned text, image and video embeddings over OpenAI-, Cohere- and seed-compatible APIs",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    for router in (system_router, openai_router, llama_stack_router, mes_router):
+        app.include_router(router)
+    install_openapi(app)
+    app.add_middleware(
+        RequestLifecycleMiddleware, max_body_bytes=settings.max_request_bytes, metrics=engine.metrics
+    )
+    return app

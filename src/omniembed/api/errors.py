@@ -1,0 +1,136 @@
+"""The one place where domain errors become HTTP responses.
+
+Status codes depend only on the error type; the body shape depends on the dialect of the route
+that failed (OpenAI `{"error": {...}}`, Cohere `{"message": ...}`), read from the route's tags.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from omniembed.api.responses import ORJSONResponse
+from omniembed.errors import (
+    AuthenticationError,
+    CapabilityError,
+    ConflictError,
+    InvalidInputError,
+    ModelNotFoundError,
+    NotFoundError,
+    NotReadyError,
+    OmniEmbedError,
+    OverloadedError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+
+logger = logging.getLogger(__name__)
+
+# Most specific first.
+_STATUS: tuple[tuple[type[OmniEmbedError], int], ...] = (
+    (UnsupportedMediaTypeError, 415),
+    (CapabilityError, 400),
+    (InvalidInputError, 400),
+    (PayloadTooLargeError, 413),
+    (ModelNotFoundError, 404),
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (AuthenticationError, 401),
+    (OverloadedError, 429),
+    (NotReadyError, 503),
+)
+
+_OPENAI_TYPES = {
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    503: "service_unavailable",
+    500: "server_error",
+}
+
+
+def status_of(error: OmniEmbedError) -> int:
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return status
+    return 500
+
+
+def dialect_of(request: Request) -> str:
+    route = request.scope.get("route")
+    tags = getattr(route, "tags", None) or []
+    return "cohere" if "cohere" in tags else "openai"
+
+
+def error_body(dialect: str, status: int, message: str, code: str, param: str | None) -> dict[str, Any]:
+    if dialect == "cohere":
+        return {"message": message, "code": code}
+    kind = _OPENAI_TYPES.get(status, "invalid_request_error")
+    return {"error": {"message": message, "type": kind, "param": param, "code": code}}
+
+
+def error_response(
+    request: Request,
+    status: int,
+    message: str,
+    code: str,
+    param: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> ORJSONResponse:
+    body = error_body(dialect_of(request), status, message, code, param)
+    return ORJSONResponse(body, status_code=status, headers=headers)
+
+
+async def _domain_error(request: Request, error: Exception) -> ORJSONResponse:
+    assert isinstance(error, OmniEmbedError)
+    status = status_of(error)
+    headers: dict[str, str] = {}
+    if isinstance(error, OverloadedError):
+        headers["Retry-After"] = str(error.retry_after)
+    elif isinstance(error, NotReadyError):
+        headers["Retry-After"] = "1"
+    elif isinstance(error, AuthenticationError):
+        headers["WWW-Authenticate"] = "Bearer"
+    if status >= 500:
+        logger.error("%s: %s", type(error).__name__, error.message)
+    return error_response(request, status, error.message, error.code, error.param, headers)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if part.isdigit() else (f".{part}" if text else part)
+    return text or "body"
+
+
+async def _validation_error(request: Request, error: Exception) -> ORJSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = error.errors()
+    first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
+    param = _location(tuple(first.get("loc", ())))
+    message = "; ".join(f"{_location(tuple(p.get('loc', ())))}: {p.get('msg')}" for p in problems[:5])
+    return error_response(request, 400, message or "Invalid request.", "invalid_request", param)
+
+
+async def _http_error(request: Request, error: Exception) -> ORJSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "http_error")
+    headers = dict(error.headers) if error.headers else None
+    return error_response(request, error.status_code, str(error.detail), code, headers=headers)
+
+
+async def _unexpected(request: Request, error: Exception) -> ORJSONResponse:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path)
+    return error_response(request, 500, "Internal server error.", "internal_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(OmniEmbedError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,150 @@
+"""ASGI middleware: request ids, metrics, body-size limit while streaming, cancel on disconnect.
+
+Written as raw ASGI (not BaseHTTPMiddleware) so the body limit applies to every chunk as it
+arrives, before the body is held in memory, and so a client that goes away cancels its handler,
+which in turn drops its queued items before they reach a forward pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from omniembed.engine.metrics import Metrics
+from omniembed.errors import PayloadTooLargeError
+
+logger = logging.getLogger("omniembed.access")
+
+
+class RequestLifecycleMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        declared = _header(scope, b"content-length")
+        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await _reject_too_large(send, request_id, self.max_body_bytes)
+            self._observe(scope, 413, 0.0)
+            return
+        exchange = _Exchange(receive, send, request_id, self.max_body_bytes)
+        started = time.perf_counter()
+        app_task = asyncio.ensure_future(self.app(scope, exchange.receive, exchange.send))
+        watcher = asyncio.ensure_future(exchange.watch_disconnect(app_task))
+        try:
+            await app_task
+        except asyncio.CancelledError:
+            if not exchange.client_gone:
+                raise
+            logger.info("client disconnected; request %s cancelled", request_id)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+            self._observe(scope, exchange.status or 499, time.perf_counter() - started)
+
+    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        path = getattr(route, "path", None) or "unmatched"
+        method = scope.get("method", "")
+        self.metrics.requests.labels(route=path, method=method, status=str(status)).inc()
+        self.metrics.latency.labels(route=path, method=method).observe(seconds)
+
+
+class _Exchange:
+    def __init__(self, receive: Receive, send: Send, request_id: str, limit: int) -> None:
+        self._receive = receive
+        self._send = send
+        self.request_id = request_id
+        self.limit = limit
+        self.received = 0
+        self.body_done = asyncio.Event()
+        self.disconnected = asyncio.Event()
+        self.status: int | None = None
+        self.response_done = False
+        self.client_gone = False
+
+    async def receive(self) -> Message:
+        if self.body_done.is_set():
+            # After the body, only a disconnect can arrive; the watcher owns the real channel.
+            await self.disconnected.wait()
+            return {"type": "http.disconnect"}
+        message = await self._receive()
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                raise PayloadTooLargeError(f"The request body exceeds {self.limit} bytes.", param="body")
+            if not message.get("more_body", False):
+                self.body_done.set()
+        elif message["type"] == "http.disconnect":
+            self.body_done.set()
+            self.disconnected.set()
+        return message
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.status = int(message["status"])
+            headers = list(message.get("headers", []))
+            headers.append((b"x-request-id", self.request_id.encode("latin-1")))
+            message = {**message, "headers": headers}
+        elif message["type"] == "http.response.body" and not message.get("more_body", False):
+            self.response_done = True
+        await self._send(message)
+
+    async def watch_disconnect(self, app_task: asyncio.Future[Any]) -> None:
+        await self.body_done.wait()
+        if self.disconnected.is_set():
+            return
+        message = await self._receive()
+        if message["type"] == "http.disconnect":
+            self.disconnected.set()
+            if not self.response_done and not app_task.done():
+                self.client_gone = True
+                app_task.cancel()
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+async def _reject_too_large(send: Send, request_id: str, limit: int) -> None:
+    import orjson
+
+    body = orjson.dumps(
+        {
+            "error": {
+                "message": f"The request body exceeds {limit} bytes.",
+                "type": "invalid_request_error",
+                "param": "body",
+                "code": "payload_too_large",
+            }
+        }
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode("latin-1")),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

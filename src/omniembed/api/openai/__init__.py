@@ -1,0 +1,1 @@
+"""OpenAI-compatible `/v1/embeddings` (text, images, video, interleaved content parts)."""

@@ -1,0 +1,1 @@
+"""Routes compatible with the seed services: Llama Stack's proposal, Intel MES, SambaStudio."""

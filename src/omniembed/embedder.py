@@ -1,0 +1,138 @@
+"""The Python API: `Embedder("model").embed_texts([...])`.
+
+It runs the very same engine as the server (adapters, batching, post-processing) on a private
+event loop in a background thread, so it also works inside notebooks that already run a loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+from PIL import Image
+
+from omniembed.engine.bootstrap import engine_from_settings, load_models
+from omniembed.engine.engine import Engine
+from omniembed.engine.items import (
+    EmbedOptions,
+    EmbedResult,
+    ImageInput,
+    Item,
+    TextInput,
+    VideoInput,
+    VideoOptions,
+)
+from omniembed.media.payload import MediaReference
+from omniembed.models.base import ModelSpec, Truncation
+from omniembed.settings import DEFAULT_MODEL, Settings
+
+T = TypeVar("T")
+ImageLike = Image.Image | bytes | str | Path
+
+
+def _image_input(value: ImageLike) -> ImageInput:
+    if isinstance(value, Image.Image):
+        return ImageInput(image=value)
+    if isinstance(value, bytes):
+        return ImageInput(reference=MediaReference(data=value))
+    text = str(value)
+    if text.startswith(("http://", "https://")):
+        return ImageInput(reference=MediaReference(url=text))
+    return ImageInput(reference=MediaReference(data=Path(text).read_bytes()))
+
+
+class Embedder:
+    """Embed texts, images and videos in-process.
+
+    >>> embedder = Embedder("omniembed/starter")
+    >>> embedder.embed_texts(["a photo of a cat"]).shape
+    (1, 384)
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, *, settings: Settings | None = None, **overrides: Any):
+        if settings is None:
+            self.settings = Settings(models=[model], **overrides)
+        else:
+            self.settings = Settings.model_validate({**settings.model_dump(), "models": [model], **overrides})
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="omniembed-loop", daemon=True)
+        self._thread.start()
+        try:
+            self.engine: Engine = self._run(self._start())
+        except BaseException:
+            self.close()
+            raise
+        self.model = self.engine.names()[0]
+
+    async def _start(self) -> Engine:
+        engine = engine_from_settings(self.settings)
+        await load_models(engine, self.settings)
+        return engine
+
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.engine.runner(self.model).spec
+
+    @property
+    def dimension(self) -> int:
+        return self.spec.dimension
+
+    def embed(self, items: Sequence[Item], **options: Any) -> EmbedResult:
+        return self._run(self.engine.embed(self.model, list(items), _options(**options)))
+
+    def embed_texts(self, texts: Sequence[str] | str, **options: Any) -> np.ndarray:
+        batch = [texts] if isinstance(texts, str) else list(texts)
+        return self.embed([TextInput(text) for text in batch], **options).embeddings
+
+    def embed_images(self, images: Sequence[ImageLike] | ImageLike, **options: Any) -> np.ndarray:
+        batch: list[ImageLike] = list(images) if isinstance(images, list | tuple) else [images]  # type: ignore[list-item]
+        return self.embed([_image_input(image) for image in batch], **options).embeddings
+
+    def embed_videos(
+        self,
+        videos: Sequence[bytes | str | Path],
+        *,
+        num_frames: int | None = None,
+        fps: float | None = None,
+        **options: Any,
+    ) -> np.ndarray:
+        items: list[Item] = []
+        for video in videos:
+            data = video if isinstance(video, bytes) else Path(video).read_bytes()
+            items.append(VideoInput(MediaReference(data=data), VideoOptions(num_frames=num_frames, fps=fps)))
+        return self.embed(items, **options).embeddings
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            self._run(engine.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=5)
+        self._loop.close()
+
+    def __enter__(self) -> Embedder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _options(
+    *,
+    normalize: bool | None = None,
+    dimensions: int | None = None,
+    input_type: str | None = None,
+    truncation: str | Truncation = Truncation.END,
+) -> EmbedOptions:
+    return EmbedOptions(
+        normalize=normalize, dimensions=dimensions, input_type=input_type, truncation=Truncation(truncation)
+    )

@@ -1,0 +1,160 @@
+"""Per-tower dynamic batching.
+
+Items from concurrent requests queue here as preprocessed features. One loop per tower takes as
+many as fit a cost budget (padded tokens for text, images for image towers), waiting at most a few
+milliseconds for company when the device is idle, and runs collate + forward on the model's own
+device thread, so the event loop never waits on model work. Items whose request was cancelled are
+dropped before the forward pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from omniembed.models.base import Tower
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True, eq=False)
+class _Entry:
+    feature: Any
+    cost: int
+    future: asyncio.Future[np.ndarray]
+
+
+BatchObserver = Callable[[int], None]
+
+
+class Batcher:
+    def __init__(
+        self,
+        tower: Tower,
+        *,
+        budget: int,
+        max_wait_s: float,
+        executor: Executor,
+        observe_batch: BatchObserver | None = None,
+    ) -> None:
+        self.tower = tower
+        self.budget = max(1, budget)
+        self.max_wait_s = max_wait_s
+        self._executor = executor
+        self._observe_batch = observe_batch
+        self._pending: deque[_Entry] = deque()
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.forward_passes = 0
+        self.items_forwarded = 0
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="batcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        while self._pending:
+            entry = self._pending.popleft()
+            if not entry.future.done():
+                entry.future.cancel()
+
+    def submit(self, features: Sequence[Any]) -> list[asyncio.Future[np.ndarray]]:
+        loop = asyncio.get_running_loop()
+        entries = [_Entry(feature, self.tower.cost(feature), loop.create_future()) for feature in features]
+        self._pending.extend(entries)
+        self._wakeup.set()
+        return [entry.future for entry in entries]
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                batch = await self._next_batch()
+                if batch:
+                    await self._forward(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep serving: a scheduling bug must not strand every later request
+                logger.exception("batcher loop error")
+
+    async def _next_batch(self) -> list[_Entry]:
+        while not self._pending:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.max_wait_s
+        while self._fits_more() and (remaining := deadline - loop.time()) > 0:
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), remaining)
+            except TimeoutError:
+                break
+        return self._take()
+
+    def _fits_more(self) -> bool:
+        widest, count = 0, 0
+        for entry in self._pending:
+            widest, count = max(widest, entry.cost), count + 1
+            if widest * count >= self.budget:
+                return False
+        return True
+
+    def _take(self) -> list[_Entry]:
+        """Pop entries in arrival order while the padded cost stays within budget (at least one)."""
+        batch: list[_Entry] = []
+        widest = 0
+        while self._pending:
+            entry = self._pending[0]
+            if entry.future.done():  # cancelled while queued
+                self._pending.popleft()
+                continue
+            new_widest = max(widest, entry.cost)
+            if batch and new_widest * (len(batch) + 1) > self.budget:
+                break
+            batch.append(self._pending.popleft())
+            widest = new_widest
+        return batch
+
+    async def _forward(self, batch: list[_Entry]) -> None:
+        live = [entry for entry in batch if not entry.future.done()]
+        if not live:
+            return
+        features = [entry.feature for entry in live]
+        loop = asyncio.get_running_loop()
+        try:
+            rows = await loop.run_in_executor(self._executor, self._collate_and_forward, features)
+        except Exception as error:  # a broken batch fails its own requests, not the loop
+            logger.exception("forward pass failed for a batch of %d", len(live))
+            for entry in live:
+                if not entry.future.done():
+                    entry.future.set_exception(error)
+            return
+        self.forward_passes += 1
+        self.items_forwarded += len(live)
+        if self._observe_batch is not None:
+            self._observe_batch(len(live))
+        for entry, row in zip(live, rows, strict=True):
+            if not entry.future.done():
+                entry.future.set_result(row)
+
+    def _collate_and_forward(self, features: list[Any]) -> np.ndarray:
+        output = self.tower.forward(self.tower.collate(features))
+        if output.shape[0] != len(features):
+            raise RuntimeError(f"tower returned {output.shape[0]} rows for {len(features)} items")
+        return output

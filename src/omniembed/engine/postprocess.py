@@ -1,0 +1,87 @@
+"""Post-processing in one place: normalization, Matryoshka truncation, quantization, encodings."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+
+import numpy as np
+
+from omniembed.errors import CapabilityError, InvalidInputError
+from omniembed.models.base import ModelSpec
+
+EMBEDDING_TYPES = ("float", "int8", "uint8", "binary", "ubinary", "base64")
+
+
+def l2_normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+
+
+def check_dimensions(spec: ModelSpec, dimensions: int | None) -> None:
+    """vLLM's guard: only Matryoshka-trained models may be truncated, and only within range."""
+    if dimensions is None or dimensions == spec.dimension:
+        return
+    if not spec.matryoshka_dims:
+        raise CapabilityError(
+            f"Model '{spec.name}' does not support Matryoshka representation; "
+            f"'dimensions' must be omitted or equal {spec.dimension}.",
+            param="dimensions",
+        )
+    smallest = min(spec.matryoshka_dims)
+    if not smallest <= dimensions <= spec.dimension:
+        raise InvalidInputError(
+            f"'dimensions' must be between {smallest} and {spec.dimension} for model '{spec.name}' "
+            f"(trained sizes: {', '.join(map(str, spec.matryoshka_dims))}).",
+            param="dimensions",
+        )
+
+
+def finalize(
+    vectors: np.ndarray, spec: ModelSpec, *, normalize: bool | None, dimensions: int | None
+) -> np.ndarray:
+    """Raw model outputs → what the caller asked for. Truncated vectors are always renormalized."""
+    output = np.ascontiguousarray(vectors, dtype=np.float32)
+    truncated = dimensions is not None and dimensions < output.shape[-1]
+    if truncated:
+        output = output[..., :dimensions]
+    if truncated or (spec.normalize if normalize is None else normalize):
+        output = l2_normalize(output)
+    return np.ascontiguousarray(output)
+
+
+def fuse(vectors: Sequence[np.ndarray], weights: Sequence[float] | None = None) -> np.ndarray:
+    """Weighted mean of L2-normalized vectors, renormalized: how parts, chunks and frames combine."""
+    stacked = l2_normalize(np.stack([np.asarray(v, dtype=np.float32) for v in vectors]))
+    if weights is None:
+        mean = stacked.mean(axis=0)
+    else:
+        w = np.asarray(weights, dtype=np.float32)
+        mean = (stacked * w[:, None]).sum(axis=0) / w.sum()
+    return l2_normalize(mean[None, :])[0]
+
+
+def to_base64(vectors: np.ndarray) -> list[str]:
+    """Each row as base64 of little-endian float32, OpenAI's `encoding_format=base64`."""
+    little = np.ascontiguousarray(vectors, dtype="<f4")
+    return [base64.b64encode(row.tobytes()).decode("ascii") for row in little]
+
+
+def quantize(vectors: np.ndarray, embedding_type: str) -> np.ndarray:
+    """Cohere-style quantized outputs of (normalized) float vectors.
+
+    int8:    round(x * 127), clipped to [-128, 127]
+    uint8:   round(x * 127) + 128, clipped to [0, 255]
+    binary:  sign bits (1 where x > 0) packed 8 per byte, big-endian bit order, minus 128 → int8
+    ubinary: the same packed bits as unsigned bytes (uint8)
+    """
+    if embedding_type == "int8":
+        return np.clip(np.rint(vectors * 127.0), -128, 127).astype(np.int8)
+    if embedding_type == "uint8":
+        return np.clip(np.rint(vectors * 127.0) + 128, 0, 255).astype(np.uint8)
+    if embedding_type in ("binary", "ubinary"):
+        packed = np.packbits(vectors > 0, axis=-1)
+        if embedding_type == "ubinary":
+            return packed
+        return (packed.astype(np.int16) - 128).astype(np.int8)
+    raise InvalidInputError(f"Unknown embedding type '{embedding_type}'.", param="embedding_types")

@@ -1,0 +1,152 @@
+"""One served model: its adapter, a batcher per tower, a device thread, and admission control."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from omniembed.engine.batcher import Batcher
+from omniembed.engine.metrics import Metrics
+from omniembed.errors import CapabilityError, OverloadedError
+from omniembed.models.base import Adapter, Modality, ModelSpec, TextFeature, Truncation
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RunnerLimits:
+    max_batch_tokens: int = 16384
+    max_batch_images: int = 32
+    batch_wait_ms: float = 2.0
+    max_queue_items: int = 2048
+
+
+class ModelRunner:
+    def __init__(
+        self, adapter: Adapter, limits: RunnerLimits, preprocess_pool: ThreadPoolExecutor, metrics: Metrics
+    ) -> None:
+        self.adapter = adapter
+        self.spec: ModelSpec = adapter.spec
+        self.limits = limits
+        self.metrics = metrics
+        self._preprocess_pool = preprocess_pool
+        # One device thread per model: forward passes of one model never race each other.
+        self._device_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"device-{self.spec.name}")
+        self.batchers: dict[Modality, Batcher] = {}
+        for modality, tower in adapter.towers().items():
+            budget = limits.max_batch_tokens if modality == "text" else limits.max_batch_images
+            self.batchers[modality] = Batcher(
+                tower,
+                budget=budget,
+                max_wait_s=limits.batch_wait_ms / 1000,
+                executor=self._device_thread,
+                observe_batch=self._observer(modality),
+            )
+        self.in_flight = 0
+        self.ready = False
+        self.recent_rate = 0.0  # items per second, for Retry-After estimates
+
+    def _observer(self, modality: str) -> Any:
+        labels = {"model": self.spec.name, "modality": modality}
+
+        def observe(size: int) -> None:
+            self.metrics.forward_passes.labels(**labels).inc()
+            self.metrics.batch_size.labels(**labels).observe(size)
+
+        return observe
+
+    async def start(self) -> None:
+        for batcher in self.batchers.values():
+            batcher.start()
+        started = time.perf_counter()
+        await self.warm_up()
+        self.ready = True
+        logger.info("model %s ready (warm-up %.2fs)", self.spec.name, time.perf_counter() - started)
+
+    async def warm_up(self) -> None:
+        """One real forward per tower, so /ready means the first request is not a cold start."""
+        if "text" in self.batchers:
+            windows = await self.tokenize(["warm-up"], Truncation.END)
+            await self.run("text", [windows[0][0]])
+        if "image" in self.batchers:
+            pixels = await self.preprocess_images([Image.new("RGB", (64, 64), (127, 127, 127))])
+            await self.run("image", pixels)
+
+    async def stop(self) -> None:
+        for batcher in self.batchers.values():
+            await batcher.stop()
+        self._device_thread.shutdown(wait=True, cancel_futures=True)
+        self.ready = False
+
+    @contextlib.contextmanager
+    def admit(self, items: int) -> Iterator[None]:
+        """Reserve queue room for a whole request, or refuse it at once (never a partial admit)."""
+        capacity = self.limits.max_queue_items
+        if self.in_flight + items > capacity:
+            self.metrics.rejected.labels(model=self.spec.name).inc()
+            retry = max(1, math.ceil(self.in_flight / self.recent_rate)) if self.recent_rate > 0 else 1
+            raise OverloadedError(
+                f"Model '{self.spec.name}' is at capacity ({self.in_flight} of {capacity} items queued); "
+                "retry shortly.",
+                retry_after=min(retry, 30),
+            )
+        self.in_flight += items
+        self.metrics.queue_depth.labels(model=self.spec.name).set(self.in_flight)
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.in_flight -= items
+            self.metrics.queue_depth.labels(model=self.spec.name).set(self.in_flight)
+            elapsed = time.perf_counter() - started
+            if elapsed > 0:
+                self.recent_rate = 0.8 * self.recent_rate + 0.2 * (items / elapsed)
+
+    def require(self, modality: Modality) -> Any:
+        tower = self.adapter.tower(modality)
+        if tower is None:
+            supported = ", ".join(self.spec.modalities)
+            raise CapabilityError(
+                f"Model '{self.spec.name}' cannot embed {modality} inputs (it supports: {supported}).",
+                param="input",
+            )
+        return tower
+
+    async def tokenize(
+        self, texts: Sequence[str], truncation: Truncation, prompt: str | None = None
+    ) -> list[list[TextFeature]]:
+        tower = self.require("text")
+        loop = asyncio.get_running_loop()
+        windows: list[list[TextFeature]] = await loop.run_in_executor(
+            self._preprocess_pool, tower.preprocess, list(texts), truncation, prompt
+        )
+        return windows
+
+    async def preprocess_images(self, images: Sequence[Image.Image]) -> list[np.ndarray]:
+        tower = self.require("image")
+        loop = asyncio.get_running_loop()
+        jobs = [loop.run_in_executor(self._preprocess_pool, tower.preprocess, image) for image in images]
+        return list(await asyncio.gather(*jobs))
+
+    async def run(self, modality: Modality, features: Sequence[Any]) -> list[np.ndarray]:
+        """Queue preprocessed features on the tower's batcher and wait for their rows."""
+        if not features:
+            return []
+        futures = self.batchers[modality].submit(features)
+        rows: list[np.ndarray] = list(await asyncio.gather(*futures))
+        return rows
+
+    @property
+    def draft_request(self) -> tuple[int, int] | None:
+        tower = self.adapter.image
+        return tower.preprocessor.draft_request() if tower is not None else None

@@ -1,0 +1,1 @@
+"""Decoding and fetching untrusted media (images, videos, URLs). No model code here."""

@@ -1,0 +1,158 @@
+"""Decoding untrusted video bytes into sampled RGB frames with PyAV, from memory only.
+
+The container is identified from its magic bytes and opened with that demuxer named explicitly
+(never probed), nested protocol access is switched off, and the codec, resolution, duration and
+frame count are checked against limits before and during decoding. Client-chosen frame counts and
+rates are clamped, not trusted.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from omniembed.errors import MediaDecodeError, PayloadTooLargeError, UnsupportedMediaTypeError
+
+logger = logging.getLogger(__name__)
+
+# Magic → the FFmpeg demuxer opened for it. Anything else is refused before FFmpeg sees it.
+_CONTAINERS: tuple[tuple[bytes, int, str, str], ...] = (
+    (b"ftyp", 4, "mp4", "MP4/MOV"),
+    (b"\x1a\x45\xdf\xa3", 0, "matroska", "Matroska/WebM"),
+    (b"RIFF", 0, "avi", "AVI"),
+)
+_DEMUXER_OPTIONS = {
+    "protocol_whitelist": "none",  # a container may not open other files or URLs
+    "enable_drefs": "0",
+    "use_absolute_path": "0",
+}
+
+
+@dataclass(frozen=True)
+class VideoLimits:
+    max_duration_s: float = 600.0
+    max_frames: int = 64
+    max_pixels: int = 3840 * 2160
+    default_frames: int = 8
+    containers: tuple[str, ...] = ("mp4", "matroska", "avi")
+    codecs: tuple[str, ...] = ("h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "mjpeg")
+
+
+@dataclass(frozen=True)
+class DecodedVideo:
+    frames: list[Image.Image]
+    timestamps: list[float]
+    duration_s: float
+
+
+def _demuxer(data: bytes, limits: VideoLimits) -> str:
+    for magic, offset, demuxer, label in _CONTAINERS:
+        if data[offset : offset + len(magic)] == magic:
+            if demuxer == "avi" and data[8:12] != b"AVI ":
+                continue
+            if demuxer not in limits.containers:
+                raise UnsupportedMediaTypeError(f"{label} videos are not accepted.")
+            return demuxer
+    accepted = ", ".join(label for _, _, demuxer, label in _CONTAINERS if demuxer in limits.containers)
+    raise UnsupportedMediaTypeError(f"The video container is not recognized; accepted: {accepted}.")
+
+
+def sample_times(duration: float, count: int | None, fps: float | None, limits: VideoLimits) -> list[float]:
+    """Target timestamps: `count` uniform mid-segment samples, or one every 1/fps seconds, clamped."""
+    cap = limits.max_frames
+    if fps is not None and fps > 0:
+        step = 1.0 / fps
+        total = max(1, min(int(duration / step) or 1, 10 * cap))
+        times = [i * step for i in range(total)]
+        if len(times) > cap:  # thin out uniformly rather than cut the end off
+            times = [times[round(i * (len(times) - 1) / (cap - 1))] for i in range(cap)] if cap > 1 else [0.0]
+        return times
+    n = max(1, min(count or limits.default_frames, cap))
+    return [(i + 0.5) * duration / n for i in range(n)]
+
+
+def decode_video(
+    data: bytes, limits: VideoLimits, *, num_frames: int | None = None, fps: float | None = None
+) -> DecodedVideo:
+    if not data:
+        raise MediaDecodeError("The video is empty (0 bytes).")
+    demuxer = _demuxer(data, limits)
+    import av
+
+    try:
+        with av.open(io.BytesIO(data), mode="r", format=demuxer, options=_DEMUXER_OPTIONS) as container:
+            if not container.streams.video:
+                raise MediaDecodeError("The file has no video stream.")
+            stream = container.streams.video[0]
+            _check_stream(stream, limits)
+            duration = _duration(container, stream)
+            if duration > limits.max_duration_s:
+                raise PayloadTooLargeError(
+                    f"The video lasts {duration:.1f}s; the limit is {limits.max_duration_s:.0f}s."
+                )
+            targets = sample_times(duration, num_frames, fps, limits)
+            stream.thread_type = "AUTO"
+            frames, stamps = _collect(container, stream, targets, limits)
+    except (PayloadTooLargeError, UnsupportedMediaTypeError, MediaDecodeError):
+        raise
+    except (av.error.FFmpegError, ValueError, OSError, EOFError) as error:
+        raise MediaDecodeError(f"The video could not be decoded: {error}") from error
+    if not frames:
+        raise MediaDecodeError("The video has no decodable frames.")
+    return DecodedVideo(frames=frames, timestamps=stamps, duration_s=duration)
+
+
+def _check_stream(stream: Any, limits: VideoLimits) -> None:
+    codec = stream.codec_context.name
+    if codec not in limits.codecs:
+        raise UnsupportedMediaTypeError(f"The video codec '{codec}' is not accepted.")
+    width, height = stream.codec_context.width, stream.codec_context.height
+    if width * height > limits.max_pixels:
+        raise PayloadTooLargeError(
+            f"The video is {width}x{height}; the limit is {limits.max_pixels} pixels per frame."
+        )
+
+
+def _duration(container: Any, stream: Any) -> float:
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return float(container.duration) / 1_000_000
+    return 0.0
+
+
+def _collect(
+    container: Any, stream: Any, targets: list[float], limits: VideoLimits
+) -> tuple[list[Image.Image], list[float]]:
+    """Decode forward once, keeping the first frame at or after each target time."""
+    frames: list[Image.Image] = []
+    stamps: list[float] = []
+    budget = int(limits.max_duration_s * 240) + 1  # frames decoded at most, whatever the stream claims
+    last = None
+    pending = list(targets)
+    for decoded, frame in enumerate(container.decode(stream)):
+        if decoded >= budget:
+            raise PayloadTooLargeError("The video has more frames than its declared duration allows.")
+        if frame.width * frame.height > limits.max_pixels:
+            raise PayloadTooLargeError("A video frame exceeds the resolution limit.")
+        time = float(frame.time or 0.0)
+        if time > limits.max_duration_s:
+            raise PayloadTooLargeError(f"The video runs past {limits.max_duration_s:.0f}s.")
+        last = frame
+        while pending and time + 1e-6 >= pending[0]:
+            pending.pop(0)
+            frames.append(frame.to_image())
+            stamps.append(round(time, 4))
+        if not pending:
+            break
+    if pending and last is not None and len(frames) < len(targets):
+        # Targets past the last decodable frame (short or mis-declared duration) reuse it.
+        image, time = last.to_image(), round(float(last.time or 0.0), 4)
+        for _ in pending:
+            frames.append(image)
+            stamps.append(time)
+    return frames, stamps

@@ -1,0 +1,146 @@
+"""The adapter contract every model family implements.
+
+A model is a `ModelSpec` (published facts) plus one tower per input modality. A tower has four
+steps, each with its own place to run:
+
+- `preprocess` (CPU threads, per request): tokenize texts or turn decoded images into pixels;
+- `cost` (scheduler): how much of a batch budget one preprocessed item uses;
+- `collate` (CPU thread, per batch): pad and stack features into arrays;
+- `forward` (the model's device thread, per batch): arrays in, float32 `[n, dim]` numpy out.
+
+Towers stay torch-free at this level, so alternative runtimes (ONNX Runtime, OpenVINO) replace only
+`forward`, and the engine never imports torch.
+"""
+
+from __future__ import annotations
+
+import enum
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from PIL import Image
+
+from omniembed.models.image_processing import ImagePreprocessor
+
+Modality = Literal["text", "image"]
+
+
+class Truncation(str, enum.Enum):
+    """What to do with a text longer than the model's context."""
+
+    END = "end"  # keep the beginning (drop the end)
+    START = "start"  # keep the end (drop the beginning)
+    NONE = "none"  # refuse
+    CHUNK = "chunk"  # embed overlapping windows and average them, weighted by tokens
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    family: str
+    source: str
+    modalities: tuple[Modality, ...]
+    dimension: int
+    max_text_tokens: int | None = None
+    image_size: int | None = None
+    normalize: bool = True
+    matryoshka_dims: tuple[int, ...] = ()
+    prompts: Mapping[str, str] = field(default_factory=dict)
+    logit_scale: float | None = None
+    logit_bias: float | None = None
+    score_activation: Literal["softmax", "sigmoid"] | None = None
+    description: str = ""
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def supports_video(self) -> bool:
+        return "image" in self.modalities
+
+    def capabilities(self) -> dict[str, Any]:
+        return {
+            "modalities": [*self.modalities, *(["video"] if self.supports_video else [])],
+            "dimension": self.dimension,
+            "max_text_tokens": self.max_text_tokens,
+            "image_size": self.image_size,
+            "matryoshka_dimensions": list(self.matryoshka_dims),
+            "normalize_default": self.normalize,
+            "prompts": sorted(self.prompts),
+            "logit_scale": self.logit_scale,
+            "logit_bias": self.logit_bias,
+            "score_activation": self.score_activation,
+            "family": self.family,
+        }
+
+
+@dataclass(slots=True)
+class TextFeature:
+    """One tokenized window: ids include the model's special tokens."""
+
+    ids: list[int]
+    weight: int  # tokens of the text itself in this window, used to average chunks
+    prompt_length: int = 0  # leading tokens that belong to the prompt (special tokens included)
+
+
+class Tower(ABC):
+    modality: ClassVar[Modality]
+
+    @abstractmethod
+    def cost(self, feature: Any) -> int: ...
+
+    @abstractmethod
+    def collate(self, features: Sequence[Any]) -> Any: ...
+
+    @abstractmethod
+    def forward(self, batch: Any) -> np.ndarray: ...
+
+
+class TextTower(Tower):
+    modality: ClassVar[Modality] = "text"
+    max_tokens: int
+
+    @abstractmethod
+    def preprocess(
+        self, texts: Sequence[str], truncation: Truncation, prompt: str | None = None
+    ) -> list[list[TextFeature]]:
+        """Per text, one window (or several with `Truncation.CHUNK`)."""
+
+    def cost(self, feature: TextFeature) -> int:
+        return len(feature.ids)
+
+
+class ImageTower(Tower):
+    modality: ClassVar[Modality] = "image"
+    preprocessor: ImagePreprocessor
+
+    def preprocess(self, image: Image.Image) -> np.ndarray:
+        return self.preprocessor(image)
+
+    def cost(self, feature: np.ndarray) -> int:
+        return 1
+
+    def collate(self, features: Sequence[np.ndarray]) -> np.ndarray:
+        return np.stack(features)
+
+
+@dataclass
+class Adapter:
+    """A loaded model: its spec and its towers."""
+
+    spec: ModelSpec
+    text: TextTower | None = None
+    image: ImageTower | None = None
+    resources: list[Any] = field(default_factory=list)
+
+    def tower(self, modality: Modality) -> Tower | None:
+        return self.text if modality == "text" else self.image
+
+    def towers(self) -> dict[Modality, Tower]:
+        found: dict[Modality, Tower] = {}
+        if self.text is not None:
+            found["text"] = self.text
+        if self.image is not None:
+            found["image"] = self.image
+        return found

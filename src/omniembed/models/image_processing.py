@@ -1,0 +1,122 @@
+"""Image pre-processing that reproduces the reference processors with Pillow and numpy.
+
+One configurable pipeline covers CLIP-style (shortest-edge resize + center crop), SigLIP/BLIP-style
+(exact resize) and plain ImageNet classifiers. It is built from the model's own Hugging Face image
+processor when there is one, so the numbers follow the checkpoint, and it is checked pixel-for-pixel
+against that processor in the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+
+@dataclass(frozen=True)
+class ImagePreprocessor:
+    shortest_edge: int | None = None
+    exact_size: tuple[int, int] | None = None  # (height, width)
+    crop_size: tuple[int, int] | None = None  # (height, width)
+    resample: int = Image.Resampling.BICUBIC
+    rescale_factor: float = 1 / 255
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+
+    @classmethod
+    def from_hf(cls, processor: Any) -> ImagePreprocessor:
+        """Read the settings of a transformers image processor (any backend)."""
+        size = dict(getattr(processor, "size", None) or {})
+        do_resize = getattr(processor, "do_resize", True)
+        shortest = size.get("shortest_edge") if do_resize else None
+        exact = None
+        if do_resize and shortest is None and size.get("height") and size.get("width"):
+            exact = (int(size["height"]), int(size["width"]))
+        crop = None
+        if getattr(processor, "do_center_crop", False):
+            crop_dict = dict(getattr(processor, "crop_size", None) or {})
+            crop = (int(crop_dict["height"]), int(crop_dict["width"]))
+        do_rescale = getattr(processor, "do_rescale", True)
+        do_normalize = getattr(processor, "do_normalize", True)
+        mean = tuple(processor.image_mean) if do_normalize else (0.0, 0.0, 0.0)
+        std = tuple(processor.image_std) if do_normalize else (1.0, 1.0, 1.0)
+        return cls(
+            shortest_edge=int(shortest) if shortest else None,
+            exact_size=exact,
+            crop_size=crop,
+            resample=int(getattr(processor, "resample", Image.Resampling.BICUBIC)),
+            rescale_factor=float(processor.rescale_factor) if do_rescale else 1.0,
+            mean=(float(mean[0]), float(mean[1]), float(mean[2])),
+            std=(float(std[0]), float(std[1]), float(std[2])),
+        )
+
+    @property
+    def output_size(self) -> tuple[int, int]:
+        if self.crop_size:
+            return self.crop_size
+        if self.exact_size:
+            return self.exact_size
+        size = self.shortest_edge or 224
+        return (size, size)
+
+    def draft_request(self) -> tuple[int, int] | None:
+        """The smallest (width, height) a JPEG may be decoded at for the fast path.
+
+        Pillow's draft mode decodes at 1/2, 1/4 or 1/8 scale while keeping both sides at least this
+        large, skipping most of the IDCT work for big photos. Keeping twice the model's input size
+        leaves the bicubic resize real work to do: measured on 1-2 MP photos, the mean absolute
+        difference to the exact path is 0.002-0.005 (normalized pixels) at a third of the time,
+        where decoding down to 1x costs 0.007-0.023.
+        """
+        if self.shortest_edge:
+            return (2 * self.shortest_edge, 2 * self.shortest_edge)
+        if self.exact_size:
+            return (2 * self.exact_size[1], 2 * self.exact_size[0])
+        return None
+
+    def resized_size(self, width: int, height: int) -> tuple[int, int]:
+        """(width, height) after the resize step, with the reference processors' rounding."""
+        if self.exact_size:
+            return (self.exact_size[1], self.exact_size[0])
+        if not self.shortest_edge:
+            return (width, height)
+        short, long = (width, height) if width <= height else (height, width)
+        new_short, new_long = self.shortest_edge, int(self.shortest_edge * long / short)
+        return (new_short, new_long) if width <= height else (new_long, new_short)
+
+    def to_array(self, image: Image.Image) -> np.ndarray:
+        """An RGB image → resized, cropped uint8 array (H, W, 3)."""
+        target = self.resized_size(*image.size)
+        if target != image.size:
+            image = image.resize(target, resample=self.resample)
+        pixels = np.asarray(image)
+        if self.crop_size:
+            pixels = _center_crop(pixels, self.crop_size)
+        return pixels
+
+    def __call__(self, image: Image.Image) -> np.ndarray:
+        """An RGB image → normalized float32 pixels (3, H, W)."""
+        pixels = self.to_array(image)
+        scale = np.asarray([self.rescale_factor / s for s in self.std], dtype=np.float32)
+        shift = np.asarray([m / s for m, s in zip(self.mean, self.std, strict=True)], dtype=np.float32)
+        chw = pixels.transpose(2, 0, 1).astype(np.float32)
+        chw *= scale[:, None, None]
+        chw -= shift[:, None, None]
+        return chw
+
+
+def _center_crop(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Center crop of an (H, W, C) array, zero-padding when smaller (as transformers does)."""
+    height, width = pixels.shape[:2]
+    crop_h, crop_w = size
+    top, left = (height - crop_h) // 2, (width - crop_w) // 2
+    if top >= 0 and left >= 0:
+        return pixels[top : top + crop_h, left : left + crop_w]
+    new_h, new_w = max(crop_h, height), max(crop_w, width)
+    padded = np.zeros((new_h, new_w, pixels.shape[2]), dtype=pixels.dtype)
+    top_pad, left_pad = -(-(new_h - height) // 2), -(-(new_w - width) // 2)
+    padded[top_pad : top_pad + height, left_pad : left_pad + width] = pixels
+    top, left = top + top_pad, left + left_pad
+    return padded[max(0, top) : min(new_h, top + crop_h), max(0, left) : min(new_w, left + crop_w)]

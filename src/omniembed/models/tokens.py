@@ -1,0 +1,129 @@
+"""Tokenization shared by every Hugging Face tokenizer-based text tower.
+
+Texts are tokenized without special tokens in one batched call, then windowed (truncate from
+either end, refuse, or chunk into overlapping windows) and wrapped in the model's own special
+tokens, which are discovered by probing the tokenizer once. Padding happens per batch, to the
+longest window in it (or to a fixed length where the model was trained that way, e.g. SigLIP).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from omniembed.errors import InputTooLongError, InvalidInputError
+from omniembed.models.base import TextFeature, Truncation
+
+_PROBE = "omniembed probe text"
+
+
+class TokenWindows:
+    def __init__(
+        self,
+        tokenizer: Any,
+        max_length: int,
+        *,
+        pad_to_max_length: bool = False,
+        padding_side: str | None = None,
+        chunk_overlap: int | None = None,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.max_length = int(max_length)
+        self.pad_to_max_length = pad_to_max_length
+        self.padding_side = padding_side or getattr(tokenizer, "padding_side", "right") or "right"
+        self.prefix, self.suffix = _special_tokens(tokenizer)
+        self.capacity = self.max_length - len(self.prefix) - len(self.suffix)
+        if self.capacity < 1:
+            raise ValueError(f"max_length {max_length} leaves no room for text")
+        # Windows overlap by an eighth of their length so no sentence is only ever seen cut in two.
+        self.chunk_overlap = chunk_overlap if chunk_overlap is not None else max(1, self.capacity // 8)
+        pad_id = tokenizer.pad_token_id
+        if pad_id is None:
+            pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
+        self.pad_id = int(pad_id)
+        self.with_token_types = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+
+    def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
+        if not texts:
+            return []
+        encoded = self.tokenizer(list(texts), add_special_tokens=False, return_attention_mask=False)
+        return [list(ids) for ids in encoded["input_ids"]]
+
+    def encode(
+        self, texts: Sequence[str], truncation: Truncation, prompt: str | None = None
+    ) -> list[list[TextFeature]]:
+        joined = [f"{prompt}{text}" for text in texts] if prompt else list(texts)
+        bodies = self._tokenize(joined)
+        prompt_ids = self._tokenize([prompt])[0] if prompt else []
+        results: list[list[TextFeature]] = []
+        for index, body in enumerate(bodies):
+            if len(body) <= self.capacity:
+                results.append([self._window(body, len(body) - len(prompt_ids), len(prompt_ids))])
+                continue
+            text_ids = self._strip_prompt(body, prompt_ids, texts[index])
+            results.append(self._overflow(index, text_ids, prompt_ids, truncation))
+        return results
+
+    def _strip_prompt(self, body: list[int], prompt_ids: list[int], text: str) -> list[int]:
+        if not prompt_ids:
+            return body
+        if body[: len(prompt_ids)] == prompt_ids:
+            return body[len(prompt_ids) :]
+        return self._tokenize([text])[0]
+
+    def _overflow(
+        self, index: int, text_ids: list[int], prompt_ids: list[int], truncation: Truncation
+    ) -> list[TextFeature]:
+        room = self.capacity - len(prompt_ids)
+        if room < 1:
+            raise InvalidInputError("The prompt alone fills the model's context.", param="input_type")
+        if truncation is Truncation.NONE:
+            raise InputTooLongError(
+                f"Input {index} has {len(text_ids) + len(prompt_ids) + len(self.prefix) + len(self.suffix)} "
+                f"tokens; the model's context is {self.max_length} and truncation is off.",
+                param=f"input[{index}]",
+            )
+        if truncation is Truncation.END:
+            return [self._window(prompt_ids + text_ids[:room], room, len(prompt_ids))]
+        if truncation is Truncation.START:
+            return [self._window(prompt_ids + text_ids[-room:], room, len(prompt_ids))]
+        stride = max(1, room - min(self.chunk_overlap, room - 1))
+        windows = []
+        for start in range(0, len(text_ids), stride):
+            piece = text_ids[start : start + room]
+            windows.append(self._window(prompt_ids + piece, len(piece), len(prompt_ids)))
+            if start + room >= len(text_ids):
+                break
+        return windows
+
+    def _window(self, body: list[int], weight: int, prompt_tokens: int) -> TextFeature:
+        prompt_length = len(self.prefix) + prompt_tokens if prompt_tokens else 0
+        return TextFeature(
+            ids=[*self.prefix, *body, *self.suffix], weight=max(1, weight), prompt_length=prompt_length
+        )
+
+    def pad(self, features: Sequence[TextFeature]) -> dict[str, np.ndarray]:
+        length = self.max_length if self.pad_to_max_length else max(len(f.ids) for f in features)
+        input_ids = np.full((len(features), length), self.pad_id, dtype=np.int64)
+        attention = np.zeros((len(features), length), dtype=np.int64)
+        for row, feature in enumerate(features):
+            count = len(feature.ids)
+            span = slice(length - count, length) if self.padding_side == "left" else slice(0, count)
+            input_ids[row, span] = feature.ids
+            attention[row, span] = 1
+        batch = {"input_ids": input_ids, "attention_mask": attention}
+        if self.with_token_types:
+            batch["token_type_ids"] = np.zeros_like(input_ids)
+        return batch
+
+
+def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer puts before and after a text, found by tokenizing a probe both ways."""
+    plain = list(tokenizer(_PROBE, add_special_tokens=False)["input_ids"])
+    full = list(tokenizer(_PROBE, add_special_tokens=True)["input_ids"])
+    for start in range(len(full) - len(plain) + 1):
+        if full[start : start + len(plain)] == plain:
+            return full[:start], full[start + len(plain) :]
+    raise ValueError("Could not locate the text inside the tokenizer's special-token template")

@@ -1,0 +1,127 @@
+"""The single settings model.
+
+Values come, highest priority first, from CLI flags (passed as keyword arguments), environment
+variables `OMNIEMBED_*` (plus the seed-compatible `EMBEDDING_*` names), then defaults.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Device = Literal["auto", "cpu", "cuda"]
+Runtime = Literal["auto", "torch", "onnx", "openvino"]
+Precision = Literal["fp32", "bf16", "int8"]
+
+DEFAULT_MODEL = "omniembed/starter"
+
+
+def _split_list(value: Any) -> Any:
+    """Accept a list, a JSON list, or a comma/newline separated string."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            import json
+
+            return json.loads(text)
+        return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="OMNIEMBED_", extra="ignore", populate_by_name=True, validate_default=True
+    )
+
+    # What to serve -------------------------------------------------------------------------
+    models: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices(
+            "models", "OMNIEMBED_MODELS", "OMNIEMBED_MODEL", "EMBEDDING_MODEL_NAME"
+        ),
+        description="Catalog ids, hub ids or local directories; 'name=source' sets the served name.",
+    )
+    device: str = Field(
+        default="auto", validation_alias=AliasChoices("device", "OMNIEMBED_DEVICE", "EMBEDDING_DEVICE")
+    )
+    runtime: Runtime = "auto"
+    precision: Precision = "fp32"
+    use_openvino: bool = Field(
+        default=False, validation_alias=AliasChoices("use_openvino", "EMBEDDING_USE_OV")
+    )
+    models_dir: Path = Field(
+        default=Path.home() / ".cache" / "omniembed",
+        validation_alias=AliasChoices("models_dir", "OMNIEMBED_MODELS_DIR", "EMBEDDING_OV_MODELS_DIR"),
+        description="Where converted/compiled model artifacts and derived data are cached.",
+    )
+    revision: str | None = None
+    trust_remote_code: bool = False
+
+    # HTTP -----------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = "info"
+
+    # Engine ---------------------------------------------------------------------------------
+    max_batch_tokens: int = Field(default=16384, ge=1, description="Padded token budget of one text batch.")
+    max_batch_images: int = Field(default=32, ge=1, description="Images in one image-tower batch.")
+    batch_wait_ms: float = Field(default=2.0, ge=0, description="How long an idle batcher waits for company.")
+    max_queue_items: int = Field(default=2048, ge=1, description="Admitted, unfinished items per model.")
+    preprocess_threads: int = Field(default=0, ge=0, description="0 = one per CPU core.")
+
+    # Inputs ---------------------------------------------------------------------------------
+    max_items_per_request: int = Field(default=2048, ge=1)
+    max_text_chars: int = Field(default=200_000, ge=1)
+    max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=40_000_000, ge=1)
+    image_formats: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["JPEG", "PNG", "WEBP", "GIF", "BMP"]
+    )
+    fast_image_decode: bool = Field(
+        default=True, description="Decode JPEGs at reduced size (Pillow draft mode) before resizing."
+    )
+    allow_url_fetch: bool = False
+    allowed_media_domains: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    url_fetch_timeout_s: float = Field(default=10.0, gt=0)
+    url_fetch_max_redirects: int = Field(default=3, ge=0, le=10)
+
+    # Video ----------------------------------------------------------------------------------
+    video_max_duration_s: float = Field(default=600.0, gt=0)
+    video_max_frames: int = Field(default=64, ge=1)
+    video_max_pixels: int = Field(default=3840 * 2160, ge=1)
+    video_default_frames: int = Field(default=8, ge=1)
+
+    @field_validator("models", "image_formats", "allowed_media_domains", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return _split_list(value)
+
+    @field_validator("image_formats")
+    @classmethod
+    def _upper(cls, value: list[str]) -> list[str]:
+        return [fmt.upper() for fmt in value]
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _device(cls, value: Any) -> Any:
+        # The seed service spells devices the OpenVINO way (CPU, GPU).
+        text = str(value).strip().lower()
+        return {"gpu": "cuda"}.get(text, text)
+
+    @field_validator("device")
+    @classmethod
+    def _device_known(cls, value: str) -> str:
+        if value != "auto" and value != "cpu" and not value.startswith("cuda"):
+            raise ValueError("device must be auto, cpu, cuda or cuda:N")
+        return value
+
+    def served_models(self) -> list[str]:
+        return self.models or [DEFAULT_MODEL]
+
+    def effective_runtime(self) -> str:
+        if self.use_openvino and self.runtime == "auto":
+            return "openvino"
+        return self.runtime

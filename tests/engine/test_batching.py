@@ -1,0 +1,111 @@
+"""The scheduler really batches, maps results back to the right request, drops cancelled items,
+and refuses work beyond its queue bound instead of queueing without limit."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import numpy as np
+import pytest
+
+from omniembed.engine.engine import Engine
+from omniembed.engine.items import ImageInput, TextInput
+from omniembed.engine.runner import RunnerLimits
+from omniembed.errors import OverloadedError
+from omniembed.models.registry import load_adapter, resolve
+from tests.support.media import photo
+
+
+async def test_concurrent_single_item_requests_share_forward_passes(engine: Engine):
+    batcher = engine.runner("minilm").batchers["text"]
+    texts = [f"sentence number {i} about {'cats' if i % 2 else 'dogs'}" for i in range(24)]
+    solo = {t: (await engine.embed("minilm", [TextInput(t)])).embeddings[0] for t in texts[:3]}
+    before = batcher.forward_passes
+    results = await asyncio.gather(*(engine.embed("minilm", [TextInput(t)]) for t in texts))
+    passes = batcher.forward_passes - before
+    assert passes < len(texts), f"{passes} forward passes for {len(texts)} concurrent requests"
+    # Each request got its own vector back, not a neighbour's.
+    for text, result in zip(texts, results, strict=True):
+        if text in solo:
+            np.testing.assert_allclose(result.embeddings[0], solo[text], atol=1e-5)
+    vectors = np.stack([r.embeddings[0] for r in results])
+    assert len({vector.tobytes() for vector in vectors}) == len(texts)
+
+
+async def test_batches_are_counted_in_metrics(engine: Engine):
+    from prometheus_client import generate_latest
+
+    await asyncio.gather(*(engine.embed("tiny-clip", [TextInput(f"text {i}")]) for i in range(8)))
+    exposition = generate_latest(engine.metrics.registry).decode()
+    assert 'omniembed_forward_passes_total{modality="text",model="tiny-clip"}' in exposition
+    assert "omniembed_batch_size_bucket" in exposition
+
+
+@pytest.fixture
+async def gated_engine(tiny_clip_dir):
+    """An engine whose device thread can be held, to observe queueing deterministically."""
+    built = Engine(limits=RunnerLimits(max_queue_items=6, batch_wait_ms=1))
+    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    gate = threading.Event()
+    gate.set()
+    original = adapter.text.forward
+    calls: list[int] = []
+
+    def held_forward(batch):
+        gate.wait(timeout=10)
+        calls.append(batch["input_ids"].shape[0])
+        return original(batch)
+
+    adapter.text.forward = held_forward
+    await built.add(adapter)
+    yield built, gate, calls, adapter.spec.name
+    gate.set()
+    await built.close()
+
+
+async def test_cancelled_request_items_never_reach_forward(gated_engine):
+    engine, gate, calls, name = gated_engine
+    calls.clear()
+    gate.clear()
+    blocker = asyncio.create_task(engine.embed(name, [TextInput("occupies the device")]))
+    await asyncio.sleep(0.05)  # the blocker's batch is now inside forward, held by the gate
+    doomed = asyncio.create_task(engine.embed(name, [TextInput(f"doomed {i}") for i in range(4)]))
+    await asyncio.sleep(0.05)
+    doomed.cancel()
+    await asyncio.sleep(0.01)
+    gate.set()
+    await blocker
+    with pytest.raises(asyncio.CancelledError):
+        await doomed
+    survivor = await engine.embed(name, [TextInput("after")])
+    assert survivor.embeddings.shape[0] == 1
+    assert calls == [1, 1], f"forward batch sizes {calls}: cancelled items were forwarded"
+
+
+async def test_full_queue_refuses_fast_with_retry_after(gated_engine):
+    engine, gate, _, name = gated_engine
+    gate.clear()
+    admitted = [
+        asyncio.create_task(engine.embed(name, [TextInput(f"t{i}") for i in range(3)])) for i in range(2)
+    ]
+    await asyncio.sleep(0.05)
+    with pytest.raises(OverloadedError) as refused:
+        await engine.embed(name, [TextInput("one too many")])
+    assert refused.value.retry_after >= 1
+    gate.set()
+    results = await asyncio.gather(*admitted)
+    assert all(r.embeddings.shape == (3, 16) for r in results)
+    # Room again once the admitted work finished.
+    assert (await engine.embed(name, [TextInput("fits now")])).embeddings.shape == (1, 16)
+
+
+async def test_images_and_texts_of_one_request_keep_their_order(engine: Engine):
+    cat = ImageInput(image=photo("chelsea"))
+    mixed = await engine.embed("tiny-clip", [TextInput("first"), cat, TextInput("third")])
+    alone = [
+        (await engine.embed("tiny-clip", [TextInput("first")])).embeddings[0],
+        (await engine.embed("tiny-clip", [cat])).embeddings[0],
+        (await engine.embed("tiny-clip", [TextInput("third")])).embeddings[0],
+    ]
+    np.testing.assert_allclose(mixed.embeddings, np.stack(alone), atol=1e-5)

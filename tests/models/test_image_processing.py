@@ -1,0 +1,60 @@
+"""Our Pillow/numpy pre-processing vs the reference transformers processor, pixel for pixel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from omniembed.media.images import ImageLimits, decode_image, to_rgb
+from omniembed.models.image_processing import ImagePreprocessor
+from tests.support.media import encode, photo
+
+
+@pytest.fixture(scope="module")
+def clip_processor():
+    from transformers import CLIPImageProcessor
+
+    return CLIPImageProcessor()  # the default CLIP config: shortest edge 224, center crop 224, bicubic
+
+
+@pytest.fixture(scope="module")
+def exact_resize_processor():
+    from transformers import SiglipImageProcessor
+
+    return SiglipImageProcessor(size={"height": 224, "width": 224})
+
+
+def variants():
+    base = photo("chelsea")
+    return {
+        "rgb": base,
+        "rgba": base.convert("RGBA"),
+        "gray": base.convert("L"),
+        "palette": base.convert("P"),
+        "small": base.resize((120, 80)),
+        "tall": base.resize((200, 700)),
+        "tiny": base.resize((30, 10)),
+    }
+
+
+@pytest.mark.parametrize("name", list(variants()))
+@pytest.mark.parametrize("which", ["clip_processor", "exact_resize_processor"])
+def test_pixels_match_reference(name, which, request):
+    processor = request.getfixturevalue(which)
+    image = variants()[name]
+    ours = ImagePreprocessor.from_hf(processor)(to_rgb(image))
+    reference = processor(images=image, return_tensors="np")["pixel_values"][0]
+    assert ours.shape == reference.shape
+    np.testing.assert_allclose(ours, reference, atol=2e-6)
+
+
+@pytest.mark.parametrize("size", [(1600, 1200), (2000, 1000), (900, 1400)])
+def test_jpeg_draft_decoding_stays_within_tolerance(clip_processor, size):
+    """The fast path (JPEG decoded at reduced scale) stays within 0.01 mean absolute difference."""
+    preprocessor = ImagePreprocessor.from_hf(clip_processor)
+    data = encode(photo("astronaut").resize(size, Image.Resampling.BICUBIC), "JPEG", quality=92)
+    fast = preprocessor(decode_image(data, ImageLimits(), draft=preprocessor.draft_request()))
+    exact = clip_processor(images=decode_image(data, ImageLimits()), return_tensors="np")["pixel_values"][0]
+    mad = float(np.abs(fast - exact).mean())
+    assert mad <= 0.01, mad
