@@ -61,3 +61,18 @@ async def client(engine: Engine, app_settings: Settings) -> AsyncIterator[httpx.
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
         yield http
+
+
+@pytest.fixture(scope="session")
+def models_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private models_dir, so tests never read or write the user's cache."""
+    return tmp_path_factory.mktemp("models-cache")
+
+
+@pytest.fixture(scope="session")
+async def starter_engine(models_cache: Path) -> AsyncIterator[Engine]:
+    settings = make_settings([], models_dir=models_cache)
+    built = engine_from_settings(settings)
+    await load_models(built, settings)  # no model configured → omniembed/starter
+    yield built
+    await built.close()

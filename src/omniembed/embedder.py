@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -67,6 +68,8 @@ class Embedder:
             self.close()
             raise
         self.model = self.engine.names()[0]
+        # Close the engine and its loop even if the caller forgets to (at exit or collection).
+        self._finalizer = weakref.finalize(self, _shutdown, self._loop, self._thread, self.engine)
 
     async def _start(self) -> Engine:
         engine = engine_from_settings(self.settings)
@@ -110,20 +113,27 @@ class Embedder:
         return self.embed(items, **options).embeddings
 
     def close(self) -> None:
-        if self._loop.is_closed():
-            return
-        engine = getattr(self, "engine", None)
-        if engine is not None:
-            self._run(engine.close())
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=5)
-        self._loop.close()
+        finalizer = getattr(self, "_finalizer", None)
+        if finalizer is not None:
+            finalizer()
+        else:
+            _shutdown(self._loop, self._thread, None)
 
     def __enter__(self) -> Embedder:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _shutdown(loop: asyncio.AbstractEventLoop, thread: threading.Thread, engine: Engine | None) -> None:
+    if loop.is_closed():
+        return
+    if engine is not None and loop.is_running():
+        asyncio.run_coroutine_threadsafe(engine.close(), loop).result(timeout=30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(timeout=5)
+    loop.close()
 
 
 def _options(
