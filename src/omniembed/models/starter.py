@@ -52,6 +52,7 @@ class ConseHead(nn.Module):
     def __init__(self, classifier: nn.Module, class_vectors: torch.Tensor, top: int, temperature: float):
         super().__init__()
         self.classifier = classifier
+        self.class_vectors: torch.Tensor
         self.register_buffer("class_vectors", class_vectors)
         self.top = top
         self.temperature = temperature
@@ -114,7 +115,7 @@ def load(request: LoadRequest) -> Adapter:
 
     device = resolve_device(request.device)
     text_model = SentenceTransformer(_minilm_path(), device=str(device)).eval()
-    windows = TokenWindows(text_model.tokenizer, int(text_model.max_seq_length))
+    windows = TokenWindows(text_model.tokenizer, int(text_model.max_seq_length or 256))
     text_tower = SentenceTextTower(windows, text_model, device, needs_prompt_length=False)
     vectors = torch.from_numpy(class_vectors(text_tower, Path(request.models_dir)))
     head = ConseHead(_classifier(), vectors, TOP_CLASSES, TEMPERATURE).to(device).eval()
