@@ -76,3 +76,50 @@ async def starter_engine(models_cache: Path) -> AsyncIterator[Engine]:
     await load_models(built, settings)  # no model configured → omniembed/starter
     yield built
     await built.close()
+
+
+@pytest.fixture(scope="session")
+async def prompted_engine(minilm_dir: Path, tiny_clip_dir: Path) -> AsyncIterator[Engine]:
+    """MiniLM served with E5-style prompts and declared Matryoshka sizes, plus a Matryoshka tiny CLIP."""
+    from omniembed.catalog import CatalogEntry
+    from omniembed.models.registry import LoadRequest, load_adapter
+
+    text_entry = CatalogEntry(
+        id="prompted-minilm",
+        family="sentence_transformers",
+        source=str(minilm_dir),
+        dimension=384,
+        modalities=("text",),
+        matryoshka_dims=(64, 128, 256, 384),
+        prompts={"query": "query: ", "document": "passage: "},
+    )
+    clip_entry = CatalogEntry(
+        id="mrl-clip",
+        family="clip",
+        source=str(tiny_clip_dir),
+        dimension=16,
+        modalities=("text", "image"),
+        matryoshka_dims=(8, 16),
+    )
+    built = Engine()
+    for entry in (text_entry, clip_entry):
+        request = LoadRequest(name=entry.id, source=entry.source, family=entry.family, entry=entry)
+        await built.add(load_adapter(request))
+    yield built
+    await built.close()
+
+
+@pytest.fixture(scope="session")
+async def prompted_client(prompted_engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(make_settings(["unused"]), engine=prompted_engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as http:
+        yield http
+
+
+@pytest.fixture(scope="session")
+async def starter_client(starter_engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(make_settings([]), engine=starter_engine)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=120) as http:
+        yield http

@@ -60,3 +60,59 @@ def test_errors_surface_as_client_exceptions(client):
 
 def test_models_listing_through_the_client(client):
     assert [m.id for m in client.models.list()] == ["tiny-clip", "minilm"]
+
+
+@pytest.fixture(scope="module")
+def cohere_client(server):
+    import cohere
+
+    return cohere.ClientV2(api_key="not-needed", base_url=server.url, timeout=60)
+
+
+def test_cohere_sdk_texts(cohere_client, client):
+    response = cohere_client.embed(
+        model="minilm", texts=["hello world"], input_type="search_document", embedding_types=["float", "int8"]
+    )
+    floats = np.asarray(response.embeddings.float_)
+    assert floats.shape == (1, 384)
+    assert np.asarray(response.embeddings.int8).dtype.kind == "i"
+    assert response.meta.billed_units.input_tokens == 4
+    openai_vector = client.embeddings.create(
+        model="minilm", input="hello world", encoding_format="float"
+    ).data[0]
+    cos = float(floats[0] @ np.asarray(openai_vector.embedding))
+    assert cos >= 0.99999
+
+
+def test_cohere_sdk_images_and_mixed_inputs(cohere_client):
+    import cohere
+
+    uri = data_uri(encode(photo("coffee")))
+    images = cohere_client.embed(
+        model="tiny-clip", images=[uri], input_type="image", embedding_types=["float"]
+    )
+    assert len(images.embeddings.float_[0]) == 16
+    mixed = cohere_client.embed(
+        model="tiny-clip",
+        input_type="search_document",
+        embedding_types=["float"],
+        inputs=[
+            cohere.EmbedInput(
+                content=[
+                    cohere.TextEmbedContent(text="a cup of coffee"),
+                    cohere.ImageUrlEmbedContent(image_url=cohere.EmbedImageUrl(url=uri)),
+                ]
+            )
+        ],
+    )
+    assert len(mixed.embeddings.float_) == 1
+    assert mixed.meta.billed_units.images == 1
+
+
+def test_cohere_sdk_errors(cohere_client):
+    import cohere
+
+    with pytest.raises(cohere.BadRequestError):
+        cohere_client.embed(model="minilm", texts=["x"], input_type="search_query", output_dimension=32)
+    with pytest.raises(cohere.NotFoundError):
+        cohere_client.embed(model="absent", texts=["x"], input_type="search_query")

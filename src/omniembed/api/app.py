@@ -10,12 +10,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from omniembed import __version__
+from omniembed.api.cohere.router import router as cohere_router
 from omniembed.api.errors import install_error_handlers
 from omniembed.api.middleware import RequestLifecycleMiddleware
 from omniembed.api.openai.router import router as openai_router
 from omniembed.api.openapi import install_openapi
+from omniembed.api.scoring.router import router as scoring_router
 from omniembed.api.seed.llama_stack import router as llama_stack_router
 from omniembed.api.seed.mes import router as mes_router
+from omniembed.api.seed.samba import router as samba_router
 from omniembed.api.state import Services
 from omniembed.api.system import router as system_router
 from omniembed.engine.bootstrap import engine_from_settings, load_models
@@ -52,7 +55,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     app.state.services = services
     install_error_handlers(app)
-    for router in (system_router, openai_router, llama_stack_router, mes_router):
+    routers = (
+        system_router,
+        openai_router,
+        cohere_router,
+        scoring_router,
+        llama_stack_router,
+        mes_router,
+        samba_router,
+    )
+    for router in routers:
         app.include_router(router)
     install_openapi(app)
     app.add_middleware(

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from omniembed.engine.engine import Engine
+from omniembed.engine.scoring import Scoring
 from omniembed.settings import Settings
 
 
@@ -15,7 +16,11 @@ class Services:
     engine: Engine
     settings: Settings
     draining: bool = False
-    started: float = field(default=0.0)
+    started: float = 0.0
+    scoring: Scoring = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.scoring = Scoring(self.engine)
 
 
 def services(request: Request) -> Services:

@@ -38,7 +38,7 @@ from omniembed.media.fetch import FetchPolicy, fetch_media
 from omniembed.media.images import ImageLimits, decode_image, to_rgb
 from omniembed.media.payload import MediaReference
 from omniembed.media.video import VideoLimits, decode_video
-from omniembed.models.base import Adapter, ModelSpec, Truncation
+from omniembed.models.base import Adapter, ModelSpec
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ class Engine:
         texts = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], TextInput)]
         images = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], ImageInput)]
         videos = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], VideoInput)]
-        text_job = self._texts(runner, [p.text for _, (_, p) in texts], options.truncation, prompt)  # type: ignore[union-attr]
+        text_job = self._texts(runner, [p.text for _, (_, p) in texts], options, prompt)  # type: ignore[union-attr]
         image_job = self._images(runner, [p for _, (_, p) in images])  # type: ignore[misc]
         video_jobs = [self._video(runner, p) for _, (_, p) in videos]  # type: ignore[arg-type]
         (text_rows, tokens), image_rows, *video_rows = await asyncio.gather(text_job, image_job, *video_jobs)
@@ -191,11 +191,11 @@ class Engine:
         return vectors, tokens, image_count, frames
 
     async def _texts(
-        self, runner: ModelRunner, texts: list[str], truncation: Truncation, prompt: str | None
+        self, runner: ModelRunner, texts: list[str], options: EmbedOptions, prompt: str | None
     ) -> tuple[list[np.ndarray], int]:
         if not texts:
             return [], 0
-        windows = await runner.tokenize(texts, truncation, prompt)
+        windows = await runner.tokenize(texts, options.truncation, prompt, options.max_tokens)
         flat = [window for group in windows for window in group]
         rows = await runner.run("text", flat)
         tokens = sum(len(window.ids) for window in flat)

@@ -54,6 +54,7 @@ class EmbedOptions:
     dimensions: int | None = None
     input_type: str | None = None
     truncation: Truncation = Truncation.END
+    max_tokens: int | None = None  # a per-request context shorter than the model's
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -65,6 +66,15 @@ def to_base64(vectors: np.ndarray) -> list[str]:
     """Each row as base64 of little-endian float32, OpenAI's `encoding_format=base64`."""
     little = np.ascontiguousarray(vectors, dtype="<f4")
     return [base64.b64encode(row.tobytes()).decode("ascii") for row in little]
+
+
+def encode_vectors(vectors: np.ndarray, embedding_type: str) -> list[Any]:
+    """Rows in one of EMBEDDING_TYPES: numpy rows (orjson writes them), base64 strings, or int rows."""
+    if embedding_type == "float":
+        return list(np.ascontiguousarray(vectors, dtype=np.float32))
+    if embedding_type == "base64":
+        return to_base64(vectors)
+    return list(quantize(vectors, embedding_type))
 
 
 def quantize(vectors: np.ndarray, embedding_type: str) -> np.ndarray:

@@ -123,12 +123,16 @@ class ModelRunner:
         return tower
 
     async def tokenize(
-        self, texts: Sequence[str], truncation: Truncation, prompt: str | None = None
+        self,
+        texts: Sequence[str],
+        truncation: Truncation,
+        prompt: str | None = None,
+        max_tokens: int | None = None,
     ) -> list[list[TextFeature]]:
         tower = self.require("text")
         loop = asyncio.get_running_loop()
         windows: list[list[TextFeature]] = await loop.run_in_executor(
-            self._preprocess_pool, tower.preprocess, list(texts), truncation, prompt
+            self._preprocess_pool, tower.preprocess, list(texts), truncation, prompt, max_tokens
         )
         return windows
 

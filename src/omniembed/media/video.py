@@ -49,16 +49,33 @@ class DecodedVideo:
     duration_s: float
 
 
+# ISO-BMFF brands of still-image formats (HEIF/AVIF), which share MP4's "ftyp" box.
+_IMAGE_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis")
+
+
+def _matches(data: bytes, magic: bytes, offset: int, demuxer: str) -> bool:
+    if data[offset : offset + len(magic)] != magic:
+        return False
+    if demuxer == "avi":
+        return data[8:12] == b"AVI "
+    if demuxer == "mp4":
+        return data[8:12] not in _IMAGE_BRANDS
+    return True
+
+
 def _demuxer(data: bytes, limits: VideoLimits) -> str:
     for magic, offset, demuxer, label in _CONTAINERS:
-        if data[offset : offset + len(magic)] == magic:
-            if demuxer == "avi" and data[8:12] != b"AVI ":
-                continue
+        if _matches(data, magic, offset, demuxer):
             if demuxer not in limits.containers:
                 raise UnsupportedMediaTypeError(f"{label} videos are not accepted.")
             return demuxer
     accepted = ", ".join(label for _, _, demuxer, label in _CONTAINERS if demuxer in limits.containers)
     raise UnsupportedMediaTypeError(f"The video container is not recognized; accepted: {accepted}.")
+
+
+def is_video(data: bytes) -> bool:
+    """Whether the bytes start like a container we decode (MP4/MOV, Matroska/WebM, AVI)."""
+    return any(_matches(data, magic, offset, demuxer) for magic, offset, demuxer, _ in _CONTAINERS)
 
 
 def sample_times(duration: float, count: int | None, fps: float | None, limits: VideoLimits) -> list[float]:

@@ -103,9 +103,13 @@ class TextTower(Tower):
 
     @abstractmethod
     def preprocess(
-        self, texts: Sequence[str], truncation: Truncation, prompt: str | None = None
+        self,
+        texts: Sequence[str],
+        truncation: Truncation,
+        prompt: str | None = None,
+        max_tokens: int | None = None,
     ) -> list[list[TextFeature]]:
-        """Per text, one window (or several with `Truncation.CHUNK`)."""
+        """Per text, one window (or several with `Truncation.CHUNK`), within `max_tokens` if given."""
 
     def cost(self, feature: TextFeature) -> int:
         return len(feature.ids)

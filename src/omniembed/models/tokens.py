@@ -34,11 +34,11 @@ class TokenWindows:
         self.pad_to_max_length = pad_to_max_length
         self.padding_side = padding_side or getattr(tokenizer, "padding_side", "right") or "right"
         self.prefix, self.suffix = _special_tokens(tokenizer)
-        self.capacity = self.max_length - len(self.prefix) - len(self.suffix)
-        if self.capacity < 1:
+        capacity = self.max_length - len(self.prefix) - len(self.suffix)
+        if capacity < 1:
             raise ValueError(f"max_length {max_length} leaves no room for text")
         # Windows overlap by an eighth of their length so no sentence is only ever seen cut in two.
-        self.chunk_overlap = chunk_overlap if chunk_overlap is not None else max(1, self.capacity // 8)
+        self.chunk_overlap = chunk_overlap if chunk_overlap is not None else max(1, capacity // 8)
         pad_id = tokenizer.pad_token_id
         if pad_id is None:
             pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
@@ -52,18 +52,26 @@ class TokenWindows:
         return [list(ids) for ids in encoded["input_ids"]]
 
     def encode(
-        self, texts: Sequence[str], truncation: Truncation, prompt: str | None = None
+        self,
+        texts: Sequence[str],
+        truncation: Truncation,
+        prompt: str | None = None,
+        max_tokens: int | None = None,
     ) -> list[list[TextFeature]]:
+        limit = min(self.max_length, max_tokens) if max_tokens else self.max_length
+        capacity = limit - len(self.prefix) - len(self.suffix)
+        if capacity < 1:
+            raise InvalidInputError(f"max_tokens={max_tokens} leaves no room for text.", param="max_tokens")
         joined = [f"{prompt}{text}" for text in texts] if prompt else list(texts)
         bodies = self._tokenize(joined)
         prompt_ids = self._tokenize([prompt])[0] if prompt else []
         results: list[list[TextFeature]] = []
         for index, body in enumerate(bodies):
-            if len(body) <= self.capacity:
+            if len(body) <= capacity:
                 results.append([self._window(body, len(body) - len(prompt_ids), len(prompt_ids))])
                 continue
             text_ids = self._strip_prompt(body, prompt_ids, texts[index])
-            results.append(self._overflow(index, text_ids, prompt_ids, truncation))
+            results.append(self._overflow(index, text_ids, prompt_ids, truncation, capacity, limit))
         return results
 
     def _strip_prompt(self, body: list[int], prompt_ids: list[int], text: str) -> list[int]:
@@ -74,15 +82,21 @@ class TokenWindows:
         return self._tokenize([text])[0]
 
     def _overflow(
-        self, index: int, text_ids: list[int], prompt_ids: list[int], truncation: Truncation
+        self,
+        index: int,
+        text_ids: list[int],
+        prompt_ids: list[int],
+        truncation: Truncation,
+        capacity: int,
+        limit: int,
     ) -> list[TextFeature]:
-        room = self.capacity - len(prompt_ids)
+        room = capacity - len(prompt_ids)
         if room < 1:
             raise InvalidInputError("The prompt alone fills the model's context.", param="input_type")
         if truncation is Truncation.NONE:
             raise InputTooLongError(
                 f"Input {index} has {len(text_ids) + len(prompt_ids) + len(self.prefix) + len(self.suffix)} "
-                f"tokens; the model's context is {self.max_length} and truncation is off.",
+                f"tokens; the context is {limit} and truncation is off.",
                 param=f"input[{index}]",
             )
         if truncation is Truncation.END:

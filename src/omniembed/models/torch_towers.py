@@ -60,9 +60,13 @@ class TorchTextTower(TextTower):
         self.max_tokens = windows.max_length
 
     def preprocess(
-        self, texts: Sequence[str], truncation: Truncation, prompt: str | None = None
+        self,
+        texts: Sequence[str],
+        truncation: Truncation,
+        prompt: str | None = None,
+        max_tokens: int | None = None,
     ) -> list[list[TextFeature]]:
-        return self.windows.encode(texts, truncation, prompt)
+        return self.windows.encode(texts, truncation, prompt, max_tokens)
 
     def collate(self, features: Sequence[TextFeature]) -> dict[str, np.ndarray]:
         return self.windows.pad(features)

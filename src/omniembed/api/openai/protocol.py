@@ -2,40 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from omniembed.api.content import ContentPart
 
-class ImageURL(BaseModel):
-    url: str = Field(description="data URI, bare base64, or http(s) URL")
-    detail: str | None = None
-
-
-class VideoURL(BaseModel):
-    url: str = Field(description="data URI (video/mp4, ...), bare base64, or http(s) URL")
-    num_frames: int | None = Field(default=None, ge=1, description="frames sampled uniformly (clamped)")
-    fps: float | None = Field(default=None, gt=0, description="sample at this rate instead (clamped)")
-    pooling: Literal["mean", "none"] = "mean"
-
-
-class TextPart(BaseModel):
-    type: Literal["text"]
-    text: str
-
-
-class ImagePart(BaseModel):
-    type: Literal["image_url"]
-    image_url: ImageURL | str
-
-
-class VideoPart(BaseModel):
-    type: Literal["video_url"]
-    video_url: VideoURL | str
-
-
-ContentPart = Annotated[TextPart | ImagePart | VideoPart, Field(discriminator="type")]
 InputItem = str | int | ContentPart | list[ContentPart | int]
+EncodingFormat = Literal["float", "base64", "int8", "uint8", "binary", "ubinary"]
 
 
 class EmbeddingRequest(BaseModel):
@@ -46,7 +20,10 @@ class EmbeddingRequest(BaseModel):
         description="a string, a list of strings, or a list whose items are content parts or lists of "
         "parts (one vector per item; a list of parts is fused into one vector)"
     )
-    encoding_format: Literal["float", "base64"] = "float"
+    encoding_format: EncodingFormat = Field(
+        default="float",
+        description="float | base64 (float32 little-endian), or quantized: int8 | uint8 | binary | ubinary",
+    )
     dimensions: int | None = Field(default=None, ge=1, description="Matryoshka models only")
     user: str | None = None
     # Extensions (ignored by OpenAI's own API, understood here):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from omniembed.api.body import read_json, request_body
+from omniembed.api.body import media_type, read_json, request_body, validate
+from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
 from omniembed.api.openai import serving
 from omniembed.api.openai.protocol import EmbeddingRequest
 from omniembed.api.responses import ORJSONResponse
@@ -13,9 +14,18 @@ from omniembed.api.state import services
 router = APIRouter(tags=["openai"])
 
 
-@router.post("/v1/embeddings", openapi_extra=request_body(EmbeddingRequest))
+@router.post("/v1/embeddings", openapi_extra=request_body(EmbeddingRequest, multipart=MULTIPART_SCHEMA))
 async def create_embeddings(request: Request) -> ORJSONResponse:
-    """OpenAI-compatible embeddings for texts, images, videos and interleaved content."""
+    """OpenAI-compatible embeddings for texts, images, videos and interleaved content.
+
+    Also accepts multipart/form-data: files in `file` (repeatable), texts in `text`, and the JSON
+    options (`model`, `encoding_format`, `dimensions`, ...) as form fields.
+    """
     svc = services(request)
+    if media_type(request) == "multipart/form-data":
+        upload = await read_upload(request, svc.settings)
+        body = validate({**upload.options, "input": "multipart"}, EmbeddingRequest)
+        result = await svc.engine.embed(body.model, upload.items, serving.to_options(body))
+        return ORJSONResponse(serving.to_response(result, body.encoding_format))
     body = await read_json(request, EmbeddingRequest, strict_content_type=False)
     return ORJSONResponse(await serving.create_embeddings(body, svc.engine, svc.settings))

@@ -1,4 +1,8 @@
-"""`POST /v1/embeddings/text` and `/v1/embeddings/image` as proposed for Llama Stack."""
+"""`POST /v1/embeddings/text` and `/v1/embeddings/image` as proposed for Llama Stack.
+
+`/v1/embeddings/image` also takes multipart/form-data (`file` field, options as form fields), so
+`curl -F model=... -F file=@cat.jpg` works; with several files it answers `embeddings` (a list).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from omniembed.api.body import read_json, request_body
+from omniembed.api.body import media_type, read_json, request_body, validate
 from omniembed.api.inputs import image_item, text_item
+from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
 from omniembed.api.responses import ORJSONResponse
 from omniembed.api.state import Services, services
 from omniembed.engine.items import EmbedOptions, Item
@@ -35,12 +40,22 @@ class ImageEmbeddingRequest(BaseModel):
     options: Options = Options()
 
 
-async def _embed_one(svc: Services, model: str, item: Item, options: Options) -> dict[str, Any]:
-    result = await svc.engine.embed(model, [item], EmbedOptions(normalize=options.normalize))
-    vector = result.embeddings[0]
-    body: dict[str, Any] = {"model": result.model, "embedding": vector}
+class ImageUploadFields(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    model: str = Field(min_length=1)
+    normalize: bool = True
+    return_dims: bool = False
+
+
+async def _embed(svc: Services, model: str, items: list[Item], options: Options) -> dict[str, Any]:
+    result = await svc.engine.embed(model, items, EmbedOptions(normalize=options.normalize))
+    body: dict[str, Any] = {"model": result.model}
+    if len(items) == 1:
+        body["embedding"] = result.embeddings[0]
+    else:
+        body["embeddings"] = list(result.embeddings)
     if options.return_dims:
-        body["dims"] = int(vector.shape[0])
+        body["dims"] = int(result.embeddings.shape[1])
     return body
 
 
@@ -50,12 +65,19 @@ async def embed_text(request: Request) -> ORJSONResponse:
     svc = services(request)
     body = await read_json(request, TextEmbeddingRequest)
     item = text_item(body.input, svc.settings, "input")
-    return ORJSONResponse(await _embed_one(svc, body.model, item, body.options))
+    return ORJSONResponse(await _embed(svc, body.model, [item], body.options))
 
 
-@router.post("/v1/embeddings/image", openapi_extra=request_body(ImageEmbeddingRequest))
+@router.post(
+    "/v1/embeddings/image", openapi_extra=request_body(ImageEmbeddingRequest, multipart=MULTIPART_SCHEMA)
+)
 async def embed_image(request: Request) -> ORJSONResponse:
-    """One image (base64 or data URI) → one vector (Llama Stack proposal)."""
+    """One image (base64, data URI, or an uploaded file) → one vector (Llama Stack proposal)."""
     svc = services(request)
+    if media_type(request) == "multipart/form-data":
+        upload = await read_upload(request, svc.settings, allow_text=False)
+        fields = validate(upload.options, ImageUploadFields)
+        options = Options(normalize=fields.normalize, return_dims=fields.return_dims)
+        return ORJSONResponse(await _embed(svc, fields.model, upload.items, options))
     body = await read_json(request, ImageEmbeddingRequest)
-    return ORJSONResponse(await _embed_one(svc, body.model, image_item(body.image, "image"), body.options))
+    return ORJSONResponse(await _embed(svc, body.model, [image_item(body.image, "image")], body.options))

@@ -1,0 +1,21 @@
+"""HTTP route of the Cohere dialect (errors in Cohere's `{"message": ...}` shape)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from omniembed.api.body import read_json, request_body
+from omniembed.api.cohere import serving
+from omniembed.api.cohere.protocol import CohereEmbedRequest
+from omniembed.api.responses import ORJSONResponse
+from omniembed.api.state import services
+
+router = APIRouter(tags=["cohere"])
+
+
+@router.post("/v2/embed", openapi_extra=request_body(CohereEmbedRequest))
+async def embed(request: Request) -> ORJSONResponse:
+    """Cohere Embed v2-compatible: texts, images or mixed inputs, several embedding types at once."""
+    svc = services(request)
+    body = await read_json(request, CohereEmbedRequest, strict_content_type=False)
+    return ORJSONResponse(await serving.embed(body, svc.engine, svc.settings))

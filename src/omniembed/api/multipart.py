@@ -1,0 +1,88 @@
+"""multipart/form-data uploads: files become image or video items, text fields become texts.
+
+Field names: files in `file`, `files`, `image`, `images`, `video`, `videos` (or SambaStudio's
+`predict_file`); texts in `input`, `text` or `texts`; every other field is an option of the route.
+Items keep the order in which the fields arrive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from omniembed.api.inputs import check_count, text_item
+from omniembed.engine.items import ImageInput, Item, VideoInput, VideoOptions
+from omniembed.errors import InvalidInputError
+from omniembed.media.payload import MediaReference
+from omniembed.media.video import is_video
+from omniembed.settings import Settings
+
+FILE_FIELDS = ("file", "files", "image", "images", "video", "videos", "predict_file")
+TEXT_FIELDS = ("input", "text", "texts")
+MULTIPART_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "model": {"type": "string"},
+        "file": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "text": {"type": "array", "items": {"type": "string"}},
+    },
+}
+
+
+@dataclass
+class Upload:
+    items: list[Item] = field(default_factory=list)
+    options: dict[str, str] = field(default_factory=dict)
+    filenames: list[str | None] = field(default_factory=list)
+
+
+def _media_item(name: str, content_type: str | None, data: bytes, video: VideoOptions) -> Item:
+    reference = MediaReference(data=data, mime=content_type)
+    wants_video = name.startswith("video") or (content_type or "").startswith("video/") or is_video(data)
+    return VideoInput(reference, video) if wants_video else ImageInput(reference=reference)
+
+
+def _video_options(options: dict[str, str]) -> VideoOptions:
+    try:
+        frames = int(options["num_frames"]) if options.get("num_frames") else None
+        fps = float(options["fps"]) if options.get("fps") else None
+    except ValueError as error:
+        raise InvalidInputError("num_frames and fps must be numbers.", param="num_frames") from error
+    pooling = options.get("pooling", "mean")
+    if pooling not in ("mean", "none"):
+        raise InvalidInputError("pooling must be 'mean' or 'none'.", param="pooling")
+    return VideoOptions(num_frames=frames, fps=fps, pooling=pooling)  # type: ignore[arg-type]
+
+
+async def read_upload(request: Request, settings: Settings, *, allow_text: bool = True) -> Upload:
+    form = await request.form(max_files=settings.max_items_per_request, max_fields=1000)
+    upload = Upload()
+    entries: list[tuple[str, str | UploadFile]] = []
+    try:
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                if key not in FILE_FIELDS:
+                    raise InvalidInputError(f"Unexpected file field '{key}'; use 'file'.", param=key)
+                entries.append((key, value))
+            elif allow_text and key in TEXT_FIELDS:
+                entries.append((key, value))
+            else:
+                upload.options[key] = value
+        if not any(isinstance(value, UploadFile) for _, value in entries) and not allow_text:
+            raise InvalidInputError(
+                "The multipart request has no file; send one in the 'file' field.", param="file"
+            )
+        check_count(len(entries), settings, "file")
+        video = _video_options(upload.options)
+        for key, value in entries:
+            if isinstance(value, UploadFile):
+                upload.items.append(_media_item(key, value.content_type, await value.read(), video))
+                upload.filenames.append(value.filename)
+            else:
+                upload.items.append(text_item(value, settings, key))
+                upload.filenames.append(None)
+    finally:
+        await form.close()
+    return upload

@@ -1,0 +1,31 @@
+"""Request schemas of `/v1/score` and `/v1/classify`; items use the shared content-part shapes."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from omniembed.api.content import ContentItem
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str | None = None
+    queries: list[ContentItem] = Field(description="texts, images, videos or interleaved items")
+    documents: list[ContentItem] = Field(description="texts, images, videos or interleaved items")
+    query_input_type: str | None = Field(default=None, description="prompt for queries, e.g. query")
+    document_input_type: str | None = Field(default=None, description="prompt for documents, e.g. document")
+
+
+class ClassifyRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str | None = None
+    inputs: list[ContentItem] = Field(description="images, texts, videos or interleaved items to classify")
+    labels: list[str] = Field(description="candidate labels")
+    templates: list[str] | None = Field(
+        default=None,
+        description="prompts with one '{}' for the label, ensembled by averaging normalized label vectors "
+        "(default: 'a photo of a {}.' for media inputs, '{}' for text)",
+    )
+    multi_label: bool = Field(default=False, description="score labels independently instead of a softmax")

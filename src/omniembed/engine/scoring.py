@@ -1,0 +1,160 @@
+"""Cross-modal score matrices and zero-shot classification on top of `Engine.embed`.
+
+Calibration follows each model: CLIP-style models turn cosines into logits with their trained
+`logit_scale` and a softmax over candidates; SigLIP adds its `logit_bias` and uses a sigmoid per
+pair. Models without a trained scale (text embedders) report cosines, and classification uses
+`DEFAULT_LOGIT_SCALE` for its softmax.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from omniembed.engine.engine import Engine
+from omniembed.engine.items import EmbedOptions, ImageInput, Item, TextInput, VideoInput
+from omniembed.errors import InvalidInputError
+from omniembed.models.base import ModelSpec
+
+DEFAULT_LOGIT_SCALE = 20.0
+IMAGE_TEMPLATES = ("a photo of a {}.",)
+TEXT_TEMPLATES = ("{}",)
+LABEL_CACHE_SIZE = 256
+
+
+@dataclass
+class ScoreResult:
+    model: str
+    similarities: np.ndarray
+    logits: np.ndarray | None
+    probabilities: np.ndarray | None
+    activation: str | None
+    prompt_tokens: int
+    image_count: int
+
+
+@dataclass
+class ClassifyResult:
+    model: str
+    labels: tuple[str, ...]
+    similarities: np.ndarray  # [inputs, labels]
+    probabilities: np.ndarray  # [inputs, labels]
+    calibrated: bool
+    prompt_tokens: int
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-logits))
+
+
+def calibrate(spec: ModelSpec, similarities: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    if spec.logit_scale is None:
+        return None, None
+    logits = spec.logit_scale * similarities + (spec.logit_bias or 0.0)
+    if spec.score_activation == "sigmoid":
+        return logits, sigmoid(logits)
+    return logits, softmax(logits)
+
+
+def _all_media(items: Sequence[Item]) -> bool:
+    return all(isinstance(item, ImageInput | VideoInput) for item in items)
+
+
+class Scoring:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._labels: OrderedDict[tuple[str, tuple[str, ...], tuple[str, ...]], np.ndarray] = OrderedDict()
+        self.label_cache_hits = 0
+
+    async def score(
+        self,
+        model: str | None,
+        queries: Sequence[Item],
+        documents: Sequence[Item],
+        *,
+        query_type: str | None = None,
+        document_type: str | None = None,
+    ) -> ScoreResult:
+        spec = self.engine.runner(model).spec
+        left, right = await asyncio.gather(
+            self.engine.embed(spec.name, queries, EmbedOptions(normalize=True, input_type=query_type)),
+            self.engine.embed(spec.name, documents, EmbedOptions(normalize=True, input_type=document_type)),
+        )
+        similarities = left.embeddings @ right.embeddings.T
+        logits, probabilities = calibrate(spec, similarities)
+        return ScoreResult(
+            model=spec.name,
+            similarities=similarities,
+            logits=logits,
+            probabilities=probabilities,
+            activation=spec.score_activation if logits is not None else None,
+            prompt_tokens=left.prompt_tokens + right.prompt_tokens,
+            image_count=left.image_count + right.image_count,
+        )
+
+    async def label_vectors(
+        self, model: str, labels: tuple[str, ...], templates: tuple[str, ...]
+    ) -> tuple[np.ndarray, int]:
+        """Normalized mean over templates of each label's normalized embedding (cached)."""
+        key = (model, labels, templates)
+        cached = self._labels.get(key)
+        if cached is not None:
+            self._labels.move_to_end(key)
+            self.label_cache_hits += 1
+            return cached, 0
+        prompts = [TextInput(template.format(label)) for label in labels for template in templates]
+        result = await self.engine.embed(model, prompts, EmbedOptions(normalize=True))
+        grouped = result.embeddings.reshape(len(labels), len(templates), -1).mean(axis=1)
+        vectors = grouped / np.linalg.norm(grouped, axis=-1, keepdims=True)
+        self._labels[key] = vectors
+        while len(self._labels) > LABEL_CACHE_SIZE:
+            self._labels.popitem(last=False)
+        return vectors, result.prompt_tokens
+
+    async def classify(
+        self,
+        model: str | None,
+        inputs: Sequence[Item],
+        labels: Sequence[str],
+        *,
+        templates: Sequence[str] | None = None,
+        multi_label: bool = False,
+    ) -> ClassifyResult:
+        spec = self.engine.runner(model).spec
+        chosen = (
+            tuple(templates) if templates else (IMAGE_TEMPLATES if _all_media(inputs) else TEXT_TEMPLATES)
+        )
+        for template in chosen:
+            if template.count("{}") != 1:
+                raise InvalidInputError(
+                    f"Template {template!r} must contain exactly one '{{}}'.", param="templates"
+                )
+        label_matrix, label_tokens = await self.label_vectors(spec.name, tuple(labels), chosen)
+        embedded = await self.engine.embed(spec.name, inputs, EmbedOptions(normalize=True))
+        similarities = embedded.embeddings @ label_matrix.T
+        scale = spec.logit_scale or DEFAULT_LOGIT_SCALE
+        if spec.score_activation == "sigmoid" and spec.logit_bias is not None:
+            probabilities = sigmoid(scale * similarities + spec.logit_bias)
+        elif multi_label:
+            # No trained bias: a label counts as present when it beats this input's mean label score.
+            probabilities = sigmoid(scale * (similarities - similarities.mean(axis=1, keepdims=True)))
+        else:
+            probabilities = softmax(scale * similarities)
+        return ClassifyResult(
+            model=spec.name,
+            labels=tuple(labels),
+            similarities=similarities,
+            probabilities=probabilities,
+            calibrated=spec.logit_scale is not None,
+            prompt_tokens=embedded.prompt_tokens + label_tokens,
+        )
