@@ -55,3 +55,11 @@ def test_models_lists_catalog():
     done = run_cli("models")
     assert done.returncode == 0
     assert "CLIP/clip-vit-b-32" in done.stdout and "omniembed/starter" in done.stdout
+
+
+def test_serve_with_unknown_family_exits_with_the_supported_list(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    done = run_cli("serve", "--model", str(tmp_path), "--port", "0", timeout=120)
+    assert done.returncode != 0
+    assert "Supported families" in done.stderr and "siglip" in done.stderr
+    assert "Traceback" not in done.stderr

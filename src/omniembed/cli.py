@@ -83,11 +83,13 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from omniembed.api.app import create_app
+    from omniembed.engine.bootstrap import load_requests
 
     settings = settings_from(args)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    load_requests(settings)  # resolve every model first: a bad --model fails here, with one clear line
     app = create_app(settings)
     uvicorn.run(
         app,

@@ -21,6 +21,7 @@ from omniembed.api.seed.mes import router as mes_router
 from omniembed.api.seed.samba import router as samba_router
 from omniembed.api.state import Services
 from omniembed.api.system import router as system_router
+from omniembed.api.video import router as video_router
 from omniembed.engine.bootstrap import engine_from_settings, load_models
 from omniembed.engine.engine import Engine
 from omniembed.settings import Settings
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         llama_stack_router,
         mes_router,
         samba_router,
+        video_router,
     )
     for router in routers:
         app.include_router(router)

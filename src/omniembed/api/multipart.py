@@ -38,9 +38,12 @@ class Upload:
     filenames: list[str | None] = field(default_factory=list)
 
 
-def _media_item(name: str, content_type: str | None, data: bytes, video: VideoOptions) -> Item:
+def _media_item(
+    name: str, content_type: str | None, data: bytes, video: VideoOptions, kind: str | None
+) -> Item:
     reference = MediaReference(data=data, mime=content_type)
-    wants_video = name.startswith("video") or (content_type or "").startswith("video/") or is_video(data)
+    wants_video = kind == "video" or name.startswith("video") or (content_type or "").startswith("video/")
+    wants_video = kind != "image" and (wants_video or is_video(data))
     return VideoInput(reference, video) if wants_video else ImageInput(reference=reference)
 
 
@@ -56,7 +59,10 @@ def _video_options(options: dict[str, str]) -> VideoOptions:
     return VideoOptions(num_frames=frames, fps=fps, pooling=pooling)  # type: ignore[arg-type]
 
 
-async def read_upload(request: Request, settings: Settings, *, allow_text: bool = True) -> Upload:
+async def read_upload(
+    request: Request, settings: Settings, *, allow_text: bool = True, kind: str | None = None
+) -> Upload:
+    """`kind` forces every file to be an "image" or a "video"; by default it is read off each file."""
     form = await request.form(max_files=settings.max_items_per_request, max_fields=1000)
     upload = Upload()
     entries: list[tuple[str, str | UploadFile]] = []
@@ -78,7 +84,7 @@ async def read_upload(request: Request, settings: Settings, *, allow_text: bool 
         video = _video_options(upload.options)
         for key, value in entries:
             if isinstance(value, UploadFile):
-                upload.items.append(_media_item(key, value.content_type, await value.read(), video))
+                upload.items.append(_media_item(key, value.content_type, await value.read(), video, kind))
                 upload.filenames.append(value.filename)
             else:
                 upload.items.append(text_item(value, settings, key))

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from PIL import Image
@@ -213,14 +214,14 @@ class Engine:
         assert reference.url is not None
         return await fetch_media(reference.url, self.policy.fetch)
 
-    def _decode_and_preprocess(self, runner: ModelRunner, data: bytes | Image.Image) -> np.ndarray:
+    def _decode_and_preprocess(self, runner: ModelRunner, data: bytes | Image.Image) -> Any:
         tower = runner.require("image")
         if isinstance(data, Image.Image):
             image = to_rgb(data)
         else:
             draft = runner.draft_request if self.policy.fast_image_decode else None
             image = decode_image(data, self.policy.image_limits, draft=draft)
-        return np.asarray(tower.preprocess(image))
+        return tower.preprocess(image)
 
     async def _images(self, runner: ModelRunner, images: list[ImageInput]) -> list[np.ndarray]:
         if not images:

@@ -166,9 +166,14 @@ def _collect(
             stamps.append(round(time, 4))
         if not pending:
             break
-    if pending and last is not None and len(frames) < len(targets):
-        # Targets past the last decodable frame (short or mis-declared duration) reuse it.
-        image, time = last.to_image(), round(float(last.time or 0.0), 4)
+    if pending and last is not None:
+        last_time = float(last.time or 0.0)
+        if pending[-1] - last_time > max(1.0, 0.1 * targets[-1]):
+            raise MediaDecodeError(
+                f"The video stops at {last_time:.2f}s but declares more; it is truncated or corrupt."
+            )
+        # Targets just past the last frame (durations are often rounded up) reuse it.
+        image, time = last.to_image(), round(last_time, 4)
         for _ in pending:
             frames.append(image)
             stamps.append(time)

@@ -18,12 +18,10 @@ import enum
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 from PIL import Image
-
-from omniembed.models.image_processing import ImagePreprocessor
 
 Modality = Literal["text", "image"]
 
@@ -115,17 +113,28 @@ class TextTower(Tower):
         return len(feature.ids)
 
 
+class PixelPreprocessor(Protocol):
+    """What an image tower needs from its pre-processing (ImagePreprocessor is the common one)."""
+
+    @property
+    def output_size(self) -> tuple[int, int]: ...
+
+    def draft_request(self) -> tuple[int, int] | None: ...
+
+    def __call__(self, image: Image.Image) -> Any: ...
+
+
 class ImageTower(Tower):
     modality: ClassVar[Modality] = "image"
-    preprocessor: ImagePreprocessor
+    preprocessor: PixelPreprocessor
 
-    def preprocess(self, image: Image.Image) -> np.ndarray:
+    def preprocess(self, image: Image.Image) -> Any:
         return self.preprocessor(image)
 
     def cost(self, feature: np.ndarray) -> int:
         return 1
 
-    def collate(self, features: Sequence[np.ndarray]) -> np.ndarray:
+    def collate(self, features: Sequence[Any]) -> Any:
         return np.stack(features)
 
 

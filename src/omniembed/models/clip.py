@@ -6,11 +6,12 @@ from typing import Any
 
 import torch
 
-from omniembed.models.base import Adapter, ModelSpec
+from omniembed.models.base import Adapter, ImageTower, ModelSpec
 from omniembed.models.image_processing import ImagePreprocessor
 from omniembed.models.registry import LoadRequest
 from omniembed.models.tokens import TokenWindows
 from omniembed.models.torch_towers import (
+    TensorEncoder,
     TorchImageTower,
     TorchTextTower,
     features_of,
@@ -40,9 +41,39 @@ def load(request: LoadRequest) -> Adapter:
         ),
         image_encoder=lambda t: features_of(model.get_image_features(pixel_values=t["pixel_values"])),
         max_text_tokens=model.config.text_config.max_position_embeddings,
-        score_activation="softmax",
         device=device,
         dtype=dtype,
+    )
+
+
+def dual_encoder_spec(
+    request: LoadRequest,
+    *,
+    family: str,
+    dimension: int,
+    max_text_tokens: int,
+    image_size: int,
+    logit_scale: float | None,
+    logit_bias: float | None = None,
+) -> ModelSpec:
+    """The spec of a two-tower model; a trained bias means sigmoid calibration (SigLIP), else softmax."""
+    entry = request.entry
+    return ModelSpec(
+        name=request.name,
+        family=family,
+        source=request.source,
+        modalities=("text", "image"),
+        dimension=dimension,
+        max_text_tokens=max_text_tokens,
+        image_size=image_size,
+        normalize=True,
+        matryoshka_dims=tuple(d for d in (entry.matryoshka_dims if entry else ()) if d <= dimension),
+        prompts=dict(entry.prompts) if entry else {},
+        logit_scale=logit_scale,
+        logit_bias=logit_bias,
+        score_activation="sigmoid" if logit_bias is not None else "softmax",
+        description=entry.description if entry else "",
+        aliases=request.aliases,
     )
 
 
@@ -53,41 +84,37 @@ def build_dual_encoder(
     processor: Any,
     *,
     family: str,
-    text_encoder: Any,
-    image_encoder: Any,
+    text_encoder: TensorEncoder,
+    image_encoder: TensorEncoder,
     max_text_tokens: int,
-    score_activation: str,
     device: torch.device,
     dtype: torch.dtype,
     pad_to_max_length: bool = False,
     text_inputs: tuple[str, ...] = ("input_ids", "attention_mask"),
     dimension: int | None = None,
+    image_tower: ImageTower | None = None,
 ) -> Adapter:
     """The shared shape of CLIP-like models: a tokenizer-fed text tower and a pixel-fed image tower."""
-    entry = request.entry
     windows = TokenWindows(tokenizer, max_text_tokens, pad_to_max_length=pad_to_max_length)
-    preprocessor = ImagePreprocessor.from_hf(processor)
-    logit_bias = getattr(model, "logit_bias", None)
-    spec = ModelSpec(
-        name=request.name,
+    if image_tower is None:
+        preprocessor = (
+            processor if isinstance(processor, ImagePreprocessor) else ImagePreprocessor.from_hf(processor)
+        )
+        image_tower = TorchImageTower(preprocessor, image_encoder, device, dtype)
+    scale = getattr(model, "logit_scale", None)
+    bias = getattr(model, "logit_bias", None)
+    spec = dual_encoder_spec(
+        request,
         family=family,
-        source=request.source,
-        modalities=("text", "image"),
         dimension=int(dimension or model.config.projection_dim),
         max_text_tokens=max_text_tokens,
-        image_size=preprocessor.output_size[0],
-        normalize=True,
-        matryoshka_dims=entry.matryoshka_dims if entry else (),
-        prompts=dict(entry.prompts) if entry else {},
-        logit_scale=float(model.logit_scale.exp().item()),
-        logit_bias=float(logit_bias.item()) if logit_bias is not None else None,
-        score_activation=score_activation,  # type: ignore[arg-type]
-        description=entry.description if entry else "",
-        aliases=request.aliases,
+        image_size=image_tower.preprocessor.output_size[0],
+        logit_scale=float(scale.exp().item()) if scale is not None else None,
+        logit_bias=float(bias.item()) if bias is not None else None,
     )
     return Adapter(
         spec=spec,
         text=TorchTextTower(windows, text_encoder, device, inputs=text_inputs),
-        image=TorchImageTower(preprocessor, image_encoder, device, dtype),
+        image=image_tower,
         resources=[model],
     )

@@ -54,15 +54,16 @@ def _adapter(request: LoadRequest, model: Any, *, family: str, device: torch.dev
     max_length = int(model.max_seq_length or getattr(tokenizer, "model_max_length", 512))
     windows = TokenWindows(tokenizer, max_length)
     prompts = {**(dict(entry.prompts) if entry else {}), **{k: v for k, v in model.prompts.items() if v}}
+    dimension = _embedding_dimension(model)
     spec = ModelSpec(
         name=request.name,
         family=family,
         source=request.source,
         modalities=("text",),
-        dimension=_embedding_dimension(model),
+        dimension=dimension,
         max_text_tokens=max_length,
         normalize=True,
-        matryoshka_dims=entry.matryoshka_dims if entry else (),
+        matryoshka_dims=tuple(d for d in (entry.matryoshka_dims if entry else ()) if d <= dimension),
         prompts=prompts,
         description=entry.description if entry else "",
         aliases=request.aliases,
@@ -95,7 +96,7 @@ def load_qwen3(request: LoadRequest) -> Adapter:
     A repository with sentence-transformers config is used as is; a bare transformers checkpoint gets
     the module stack Qwen3-Embedding is defined with (Transformer → last-token Pooling → Normalize).
     """
-    from sentence_transformers.models import Normalize, Pooling, Transformer
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
     if _has_modules_json(request):
         model = _load_sentence_transformer(request)
@@ -103,10 +104,10 @@ def load_qwen3(request: LoadRequest) -> Adapter:
         kwargs = hf_load_kwargs(request.revision, request.trust_remote_code)
         transformer = Transformer(
             str(request.source),
-            model_args={"dtype": torch_dtype(request.precision), **kwargs},
-            tokenizer_args={"padding_side": "left", **kwargs},
+            model_kwargs={"dtype": torch_dtype(request.precision), **kwargs},
+            processor_kwargs={"padding_side": "left", **kwargs},
         )
-        pooling = Pooling(transformer.get_word_embedding_dimension(), pooling_mode="lasttoken")
+        pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")
         model = _load_sentence_transformer(request, [transformer, pooling, Normalize()]).eval()
     model.tokenizer.padding_side = "left"
     return _adapter(request, model, family="qwen3_embedding", device=resolve_device(request.device))

@@ -23,7 +23,22 @@ class CohereImageContent(BaseModel):
     image_url: CohereImageURL | str
 
 
-CohereContent = Annotated[CohereTextContent | CohereImageContent, Field(discriminator="type")]
+class CohereVideoURL(BaseModel):
+    url: str
+    num_frames: int | None = Field(default=None, ge=1)
+    fps: float | None = Field(default=None, gt=0)
+
+
+class CohereVideoContent(BaseModel):
+    """Extension: a video part, embedded from sampled frames."""
+
+    type: Literal["video_url"] = "video_url"
+    video_url: CohereVideoURL | str
+
+
+CohereContent = Annotated[
+    CohereTextContent | CohereImageContent | CohereVideoContent, Field(discriminator="type")
+]
 
 
 class CohereInput(BaseModel):

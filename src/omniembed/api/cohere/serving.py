@@ -5,10 +5,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from omniembed.api.cohere.protocol import CohereEmbedRequest, CohereImageContent, CohereInput
-from omniembed.api.inputs import check_count, image_item, text_item
+from omniembed.api.cohere.protocol import (
+    CohereEmbedRequest,
+    CohereImageContent,
+    CohereInput,
+    CohereVideoContent,
+)
+from omniembed.api.inputs import check_count, image_item, text_item, video_item
 from omniembed.engine.engine import Engine
-from omniembed.engine.items import EmbedOptions, InterleavedInput, Item
+from omniembed.engine.items import EmbedOptions, InterleavedInput, Item, VideoOptions
 from omniembed.engine.postprocess import encode_vectors
 from omniembed.errors import InvalidInputError
 from omniembed.models.base import Truncation
@@ -31,6 +36,13 @@ def _input_item(value: CohereInput, settings: Settings, param: str) -> Item:
         if isinstance(part, CohereImageContent):
             url = part.image_url if isinstance(part.image_url, str) else part.image_url.url
             parts.append(image_item(url, where))
+        elif isinstance(part, CohereVideoContent):
+            video = part.video_url
+            if isinstance(video, str):
+                parts.append(video_item(video, VideoOptions(), where))
+            else:
+                options = VideoOptions(num_frames=video.num_frames, fps=video.fps)
+                parts.append(video_item(video.url, options, where))
         else:
             parts.append(text_item(part.text, settings, where))
     return InterleavedInput(tuple(parts))

@@ -75,7 +75,7 @@ async def embed_image(request: Request) -> ORJSONResponse:
     """One image (base64, data URI, or an uploaded file) → one vector (Llama Stack proposal)."""
     svc = services(request)
     if media_type(request) == "multipart/form-data":
-        upload = await read_upload(request, svc.settings, allow_text=False)
+        upload = await read_upload(request, svc.settings, allow_text=False, kind="image")
         fields = validate(upload.options, ImageUploadFields)
         options = Options(normalize=fields.normalize, return_dims=fields.return_dims)
         return ORJSONResponse(await _embed(svc, fields.model, upload.items, options))

@@ -1,0 +1,103 @@
+"""Token windows: special tokens, truncation from either end, refusal, chunking, padding sides."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from omniembed.engine.items import EmbedOptions, TextInput
+from omniembed.errors import InputTooLongError, InvalidInputError
+from omniembed.models.base import Truncation
+from omniembed.models.open_clip import clip_tokenizer
+from omniembed.models.tokens import TokenWindows
+from tests.support.parity import assert_parity
+
+BOS, EOS = 49406, 49407
+
+
+@pytest.fixture(scope="module")
+def windows():
+    return TokenWindows(clip_tokenizer(), 12)  # tiny context: 10 text tokens
+
+
+def body(tokenizer, text):
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def test_special_tokens_are_discovered(windows):
+    assert windows.prefix == [BOS] and windows.suffix == [EOS]
+    [[feature]] = windows.encode(["a photo of a cat"], Truncation.END)
+    assert feature.ids == [BOS, 320, 1125, 539, 320, 2368, EOS]
+
+
+def test_truncation_modes(windows):
+    text = " ".join(str(i) for i in range(20))  # digits are one token each
+    ids = body(windows.tokenizer, text)
+    [[end]] = windows.encode([text], Truncation.END)
+    [[start]] = windows.encode([text], Truncation.START)
+    assert end.ids == [BOS, *ids[:10], EOS] and start.ids == [BOS, *ids[-10:], EOS]
+    with pytest.raises(InputTooLongError, match="context is 12"):
+        windows.encode([text], Truncation.NONE)
+    [[short]] = windows.encode([text], Truncation.END, max_tokens=6)
+    assert short.ids == [BOS, *ids[:4], EOS]
+    with pytest.raises(InvalidInputError):
+        windows.encode([text], Truncation.END, max_tokens=2)
+
+
+def test_chunk_windows_overlap_and_cover_everything(windows):
+    text = " ".join(str(i) for i in range(25))
+    ids = body(windows.tokenizer, text)
+    chunks = windows.encode([text], Truncation.CHUNK)[0]
+    stride = 10 - windows.chunk_overlap
+    assert [c.ids[1:-1] for c in chunks] == [
+        ids[s : s + 10] for s in range(0, len(ids) - 10 + stride, stride)
+    ][: len(chunks)]
+    assert chunks[-1].ids[-2] == ids[-1]
+    assert all(len(c.ids) <= 12 for c in chunks) and len(chunks) > 2
+
+
+def test_prompt_is_kept_in_every_window(windows):
+    text = " ".join(str(i) for i in range(25))
+    chunks = windows.encode([text], Truncation.CHUNK, prompt="query: ")[0]
+    prompt_ids = body(windows.tokenizer, "query: ")
+    assert all(c.ids[1 : 1 + len(prompt_ids)] == prompt_ids for c in chunks)
+    assert all(c.prompt_length == 1 + len(prompt_ids) for c in chunks)
+
+
+def test_padding_sides(windows):
+    features = [f[0] for f in windows.encode(["a", "a photo of a cat"], Truncation.END)]
+    right = windows.pad(features)
+    assert right["input_ids"].shape == (2, 7) and right["attention_mask"][0].tolist() == [1, 1, 1, 0, 0, 0, 0]
+    left = TokenWindows(clip_tokenizer(), 12, padding_side="left").pad(features)
+    assert left["attention_mask"][0].tolist() == [0, 0, 0, 0, 1, 1, 1]
+    fixed = TokenWindows(clip_tokenizer(), 12, pad_to_max_length=True).pad(features)
+    assert fixed["input_ids"].shape == (2, 12)
+
+
+async def test_chunk_mode_is_the_token_weighted_mean_of_window_embeddings(engine, tiny_clip_dir):
+    from transformers import CLIPModel
+
+    model = CLIPModel.from_pretrained(tiny_clip_dir).eval()
+    text = " ".join(f"word{i}" for i in range(120))
+    tokenizer = clip_tokenizer()
+    ids = body(tokenizer, text)
+    capacity = 75
+    overlap = capacity // 8
+    vectors, weights = [], []
+    for start in range(0, len(ids), capacity - overlap):
+        piece = ids[start : start + capacity]
+        with torch.no_grad():
+            row = (
+                model.get_text_features(input_ids=torch.tensor([[BOS, *piece, EOS]])).pooler_output[0].numpy()
+            )
+        vectors.append(row / np.linalg.norm(row))
+        weights.append(len(piece))
+        if start + capacity >= len(ids):
+            break
+    expected = (np.asarray(weights)[:, None] * np.asarray(vectors)).sum(0)
+    result = await engine.embed("tiny-clip", [TextInput(text)], EmbedOptions(truncation=Truncation.CHUNK))
+    assert len(vectors) >= 3
+    assert_parity(result.embeddings, expected[None, :])
+    truncated = await engine.embed("tiny-clip", [TextInput(text)])
+    assert float(truncated.embeddings[0] @ result.embeddings[0]) < 0.9999
