@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -30,6 +29,12 @@ _SERVE_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--max-items-per-request", {"type": int}),
     ("--allowed-media-domains", {"action": "append", "help": "repeatable; restricts URL fetching"}),
     ("--log-level", {"choices": ["debug", "info", "warning", "error"]}),
+    ("--log-format", {"choices": ["json", "text"]}),
+    ("--api-key", {"dest": "api_keys", "action": "append", "help": "repeatable; clients send Bearer <key>"}),
+    ("--api-key-file", {"help": "file with one API key per line"}),
+    ("--drain-seconds", {"type": float, "help": "after SIGTERM, /ready is 503 this long before closing"}),
+    ("--max-image-pixels", {"type": int}),
+    ("--image-formats", {"action": "append", "help": "repeatable; default JPEG PNG WEBP GIF BMP"}),
 )
 
 
@@ -80,24 +85,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from omniembed.api.app import create_app
     from omniembed.engine.bootstrap import load_requests
+    from omniembed.observability import configure_logging
+    from omniembed.server import serve
 
     settings = settings_from(args)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     load_requests(settings)  # resolve every model first: a bad --model fails here, with one clear line
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=30,
-    )
+    serve(settings)
     return 0
 
 

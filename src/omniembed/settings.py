@@ -64,6 +64,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     log_level: str = "info"
+    log_format: Literal["json", "text"] = "json"
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Accepted API keys (kept hashed in memory); none = no auth."
+    )
+    api_key_file: Path | None = Field(default=None, description="File of API keys, one per line.")
+    drain_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="After SIGTERM: /ready answers 503 this long before the listener closes.",
+    )
+    graceful_timeout_s: float = Field(
+        default=30.0, gt=0, description="In-flight requests get this long to finish."
+    )
 
     # Engine ---------------------------------------------------------------------------------
     max_batch_tokens: int = Field(default=16384, ge=1, description="Padded token budget of one text batch.")
@@ -94,7 +107,7 @@ class Settings(BaseSettings):
     video_max_pixels: int = Field(default=3840 * 2160, ge=1)
     video_default_frames: int = Field(default=8, ge=1)
 
-    @field_validator("models", "image_formats", "allowed_media_domains", mode="before")
+    @field_validator("models", "image_formats", "allowed_media_domains", "api_keys", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)

@@ -39,7 +39,13 @@ def running_server(
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="omniembed-server-", suffix=".log")[1])
     command = [sys.executable, "-m", "omniembed", "serve", "--host", "127.0.0.1", "--port", str(port), *args]
-    environment = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", **(env or {})}
+    environment = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "OMNIEMBED_DRAIN_SECONDS": "0",
+        **(env or {}),
+    }
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
     server = Server(f"http://127.0.0.1:{port}", process, log)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from omniembed import __version__
+from omniembed.api.auth import ApiKeyMiddleware, load_keys
 from omniembed.api.cohere.router import router as cohere_router
 from omniembed.api.errors import install_error_handlers
 from omniembed.api.middleware import RequestLifecycleMiddleware
@@ -69,6 +70,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in routers:
         app.include_router(router)
     install_openapi(app)
+    keys = load_keys(settings.api_keys, settings.api_key_file)
+    if keys:
+        app.add_middleware(ApiKeyMiddleware, keys=keys)
+    # Added last = outermost: request ids, metrics and the body limit also cover refused requests.
     app.add_middleware(
         RequestLifecycleMiddleware, max_body_bytes=settings.max_request_bytes, metrics=engine.metrics
     )

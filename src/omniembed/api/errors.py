@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from omniembed.api.responses import ORJSONResponse
@@ -134,3 +135,43 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+
+
+class _OpenAIErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class OpenAIErrorBody(BaseModel):
+    """Error body of every route except Cohere's."""
+
+    error: _OpenAIErrorDetail
+
+
+class CohereErrorBody(BaseModel):
+    """Error body of `/v2/embed`."""
+
+    message: str
+    code: str | None = None
+
+
+_DESCRIPTIONS = {
+    400: "Invalid request",
+    401: "Missing or invalid API key",
+    404: "Unknown model or path",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Body, item, image or video over a limit",
+    415: "Unsupported Content-Type or media format",
+    429: "Queue full; retry after Retry-After seconds",
+    500: "Internal error",
+    503: "Starting or draining",
+}
+
+
+def error_responses(dialect: str = "openai") -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` documenting the error statuses every route can answer."""
+    model = CohereErrorBody if dialect == "cohere" else OpenAIErrorBody
+    return {status: {"model": model, "description": text} for status, text in _DESCRIPTIONS.items()}

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omniembed.engine.metrics import Metrics
 from omniembed.errors import PayloadTooLargeError
+from omniembed.observability import request_id as current_request_id
 
 logger = logging.getLogger("omniembed.access")
 
@@ -32,8 +33,15 @@ class RequestLifecycleMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        request_id = (_header(scope, b"x-request-id") or "")[:128] or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        token = current_request_id.set(request_id)
+        try:
+            await self._serve(scope, receive, send, request_id)
+        finally:
+            current_request_id.reset(token)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
             await _reject_too_large(send, request_id, self.max_body_bytes)
@@ -61,6 +69,18 @@ class RequestLifecycleMiddleware:
         method = scope.get("method", "")
         self.metrics.requests.labels(route=path, method=method, status=str(status)).inc()
         self.metrics.latency.labels(route=path, method=method).observe(seconds)
+        logger.info(
+            "%s %s %d",
+            method,
+            scope.get("path", ""),
+            status,
+            extra={
+                "status": status,
+                "method": method,
+                "path": scope.get("path", ""),
+                "duration_ms": round(seconds * 1000, 2),
+            },
+        )
 
 
 class _Exchange:

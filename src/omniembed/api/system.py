@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.responses import Response
 
+from omniembed.api.errors import Request, error_responses
 from omniembed.api.responses import ORJSONResponse
 from omniembed.api.state import services
 from omniembed.catalog import load_catalog
 from omniembed.engine.runner import ModelRunner
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], responses=error_responses())
 
 
 @router.get("/health")
@@ -33,7 +34,13 @@ async def ready(request: Request) -> ORJSONResponse:
     return ORJSONResponse({"status": "ready", "models": svc.engine.names()})
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "Prometheus text"}
+    },
+)
 async def metrics(request: Request) -> Response:
     """Prometheus metrics."""
     registry = services(request).engine.metrics.registry

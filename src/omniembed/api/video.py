@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniembed.api.body import media_type, read_json, request_body, validate
+from omniembed.api.errors import Request, error_responses
 from omniembed.api.inputs import video_item
 from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
 from omniembed.api.responses import ORJSONResponse
@@ -18,7 +19,7 @@ from omniembed.engine.items import EmbedOptions, EmbedResult, Item, VideoOptions
 from omniembed.engine.postprocess import encode_vectors
 from omniembed.errors import InvalidInputError
 
-router = APIRouter(tags=["video"])
+router = APIRouter(tags=["video"], responses=error_responses())
 
 
 class VideoEmbeddingOptions(BaseModel):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -23,6 +24,9 @@ from omniembed.errors import PayloadTooLargeError, URLFetchError
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+Resolver = Callable[[str, int], Awaitable[list["IPAddress"]]]
+
+
 @dataclass(frozen=True)
 class FetchPolicy:
     enabled: bool = False
@@ -30,8 +34,9 @@ class FetchPolicy:
     timeout_s: float = 10.0
     max_redirects: int = 3
     max_bytes: int = 64 * 1024 * 1024
-    # Tests point this at a canary to prove no connection is ever attempted; production leaves it.
-    allow_private_addresses: bool = False
+    # Seams for tests (a stand-in "public" host on loopback, a fake DNS); production keeps the defaults.
+    resolver: Resolver | None = None
+    address_allowed: Callable[[IPAddress], bool] | None = None
 
 
 def _unwrap(address: IPAddress) -> IPAddress:
@@ -104,13 +109,14 @@ async def check_url(url: str, policy: FetchPolicy) -> tuple[httpx.URL, IPAddress
     if not _host_allowed(host, policy.allowed_domains):
         raise URLFetchError(f"The media host '{host}' is not in the allowed domains.", param="url")
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    addresses = await _resolve(host, port)
-    if not policy.allow_private_addresses:
-        for address in addresses:
-            if not is_public_address(address):
-                raise URLFetchError(
-                    f"The media host '{host}' resolves to a non-public address; refused.", param="url"
-                )
+    addresses = await (policy.resolver or _resolve)(host, port)
+    allowed = policy.address_allowed or is_public_address
+    # Every answer must be public, not just the first: DNS may rotate between them.
+    for address in addresses:
+        if not allowed(address):
+            raise URLFetchError(
+                f"The media host '{host}' resolves to a non-public address; refused.", param="url"
+            )
     return parsed, addresses[0]
 
 

@@ -48,7 +48,10 @@ class TokenWindows:
     def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         if not texts:
             return []
-        encoded = self.tokenizer(list(texts), add_special_tokens=False, return_attention_mask=False)
+        # verbose=False: over-long texts are expected here; the windows below handle them.
+        encoded = self.tokenizer(
+            list(texts), add_special_tokens=False, return_attention_mask=False, verbose=False
+        )
         return [list(ids) for ids in encoded["input_ids"]]
 
     def encode(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from omniembed.api.body import read_json, request_body
 from omniembed.api.cohere import serving
 from omniembed.api.cohere.protocol import CohereEmbedRequest
+from omniembed.api.errors import Request, error_responses
 from omniembed.api.responses import ORJSONResponse
 from omniembed.api.state import services
 
-router = APIRouter(tags=["cohere"])
+router = APIRouter(tags=["cohere"], responses=error_responses("cohere"))
 
 
 @router.post("/v2/embed", openapi_extra=request_body(CohereEmbedRequest))

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from omniembed.api.body import media_type, read_json, request_body, validate
+from omniembed.api.errors import Request, error_responses
 from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
 from omniembed.api.openai import serving
 from omniembed.api.openai.protocol import EmbeddingRequest
 from omniembed.api.responses import ORJSONResponse
 from omniembed.api.state import services
 
-router = APIRouter(tags=["openai"])
+router = APIRouter(tags=["openai"], responses=error_responses())
 
 
 @router.post("/v1/embeddings", openapi_extra=request_body(EmbeddingRequest, multipart=MULTIPART_SCHEMA))

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from omniembed.api.body import read_json, request_body
+from omniembed.api.errors import Request, error_responses
 from omniembed.api.responses import ORJSONResponse
 from omniembed.api.scoring import serving
 from omniembed.api.scoring.protocol import ClassifyRequest, ScoreRequest
 from omniembed.api.state import services
 
-router = APIRouter(tags=["scoring"])
+router = APIRouter(tags=["scoring"], responses=error_responses())
 
 
 @router.post("/v1/score", openapi_extra=request_body(ScoreRequest))

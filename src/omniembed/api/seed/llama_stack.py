@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniembed.api.body import media_type, read_json, request_body, validate
+from omniembed.api.errors import Request, error_responses
 from omniembed.api.inputs import image_item, text_item
 from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
 from omniembed.api.responses import ORJSONResponse
 from omniembed.api.state import Services, services
 from omniembed.engine.items import EmbedOptions, Item
 
-router = APIRouter(tags=["llama-stack"])
+router = APIRouter(tags=["llama-stack"], responses=error_responses())
 
 
 class Options(BaseModel):

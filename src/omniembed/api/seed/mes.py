@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
+from omniembed.api.errors import Request, error_responses
 from omniembed.api.responses import ORJSONResponse
 from omniembed.api.state import services
 from omniembed.catalog import load_catalog
 from omniembed.engine.runner import ModelRunner
 
-router = APIRouter(tags=["mes"])
+router = APIRouter(tags=["mes"], responses=error_responses())
 
 
 def _capabilities(runner: ModelRunner) -> dict[str, Any]:

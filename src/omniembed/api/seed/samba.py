@@ -8,16 +8,17 @@ The model is the `?model=` query parameter, else the first served model.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from omniembed.api.body import read_json, request_body
+from omniembed.api.errors import Request, error_responses
 from omniembed.api.inputs import check_count, text_item
 from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
 from omniembed.api.responses import ORJSONResponse
 from omniembed.api.state import services
 
-router = APIRouter(tags=["sambastudio"])
+router = APIRouter(tags=["sambastudio"], responses=error_responses())
 
 
 class NLPRequest(BaseModel):

@@ -1,0 +1,86 @@
+"""API keys: every route except the liveness probe `/health` needs one when keys are configured.
+
+Keys are kept only as SHA-256 digests and every presented key is compared with all of them using
+`hmac.compare_digest`, with no early exit, so timing reveals neither which key nor how much matched.
+Accepted headers: `Authorization: Bearer <key>` (what the OpenAI and Cohere SDKs send) and
+`X-API-Key: <key>`. The check runs before routing, so unknown paths are not enumerable either.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable
+from pathlib import Path
+
+import orjson
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+OPEN_PATHS = frozenset({"/health"})
+
+
+def load_keys(keys: Iterable[str], key_file: Path | None) -> list[str]:
+    found = [key.strip() for key in keys if key.strip()]
+    if key_file is not None:
+        for line in key_file.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                found.append(line)
+    return found
+
+
+def digest(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+class ApiKeyMiddleware:
+    def __init__(self, app: ASGIApp, *, keys: Iterable[str]) -> None:
+        self.app = app
+        self.digests = [digest(key) for key in keys]
+
+    def authorized(self, presented: str | None) -> bool:
+        if presented is None:
+            return False
+        candidate = digest(presented)
+        matched = 0
+        for known in self.digests:  # no early exit: constant work whichever key matches
+            matched |= hmac.compare_digest(candidate, known)
+        return bool(matched)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("path") in OPEN_PATHS
+            or self.authorized(_presented_key(scope))
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = orjson.dumps(
+            {
+                "error": {
+                    "message": "A valid API key is required (Authorization: Bearer <key>).",
+                    "type": "authentication_error",
+                    "param": None,
+                    "code": "invalid_api_key",
+                }
+            }
+        )
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"www-authenticate", b"Bearer"),
+        ]
+        await send({"type": "http.response.start", "status": 401, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _presented_key(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        lowered = name.lower()
+        if lowered == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+        elif lowered == b"x-api-key":
+            return str(value.decode("latin-1")).strip()
+    return None
