@@ -116,3 +116,20 @@ def test_cohere_sdk_errors(cohere_client):
         cohere_client.embed(model="minilm", texts=["x"], input_type="search_query", output_dimension=32)
     with pytest.raises(cohere.NotFoundError):
         cohere_client.embed(model="absent", texts=["x"], input_type="search_query")
+
+
+def test_json_logs_carry_the_request_id(server):
+    import json
+
+    import httpx
+
+    httpx.post(
+        f"{server.url}/v1/embeddings",
+        json={"model": "minilm", "input": "log me"},
+        headers={"X-Request-Id": "trace-log-42"},
+        timeout=30,
+    )
+    lines = [json.loads(line) for line in server.output().splitlines() if line.startswith("{")]
+    mine = [line for line in lines if line.get("request_id") == "trace-log-42"]
+    assert mine and mine[-1]["status"] == 200 and mine[-1]["path"] == "/v1/embeddings"
+    assert "duration_ms" in mine[-1]

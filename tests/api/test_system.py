@@ -48,3 +48,26 @@ async def test_metrics_exposition(client):
     assert 'omniembed_http_requests_total{method="POST",route="/v1/embeddings",status="200"}' in text
     assert "omniembed_forward_passes_total" in text
     assert "omniembed_model_load_seconds" in text
+
+
+async def test_request_id_is_echoed_or_made(client):
+    given = await client.get("/health", headers={"X-Request-Id": "trace-abc"})
+    assert given.headers["x-request-id"] == "trace-abc"
+    made = await client.get("/health")
+    assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_metrics_cover_the_documented_families(client):
+    await client.post("/v1/embeddings", json={"model": "tiny-clip", "input": ["a", {"type": "image_url", "image_url": "x"}]})
+    text = (await client.get("/metrics")).text
+    for family in (
+        "omniembed_http_requests_total",
+        "omniembed_http_request_seconds_bucket",
+        "omniembed_batch_size_bucket",
+        "omniembed_queue_items",
+        "omniembed_items_total",
+        "omniembed_model_load_seconds",
+        "omniembed_overload_rejections",
+    ):
+        assert family in text, family
+    assert 'omniembed_items_total{modality="text",model="minilm"}' in text

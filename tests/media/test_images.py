@@ -80,3 +80,9 @@ def test_sniffing():
     assert sniff_format(encode(photo(), "WEBP")) == "WEBP"
     assert sniff_format(b"8BPS....") == "PSD"
     assert sniff_format(b"random") is None
+
+
+def test_extra_formats_can_be_enabled():
+    data = encode(photo().resize((32, 32)), "TIFF")
+    limits = ImageLimits.create(1_000_000, ["jpeg", "png", "tiff"])
+    assert decode_image(data, limits).size == (32, 32)
