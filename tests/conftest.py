@@ -10,6 +10,9 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Parity tests compare the torch path with the reference libraries; runtime tests pick runtimes
+# explicitly. Subprocess servers inherit this too.
+os.environ["OMNIEMBED_RUNTIME"] = "torch"
 
 from collections.abc import AsyncIterator
 from pathlib import Path

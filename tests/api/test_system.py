@@ -58,7 +58,9 @@ async def test_request_id_is_echoed_or_made(client):
 
 
 async def test_metrics_cover_the_documented_families(client):
-    await client.post("/v1/embeddings", json={"model": "tiny-clip", "input": ["a", {"type": "image_url", "image_url": "x"}]})
+    await client.post(
+        "/v1/embeddings", json={"model": "tiny-clip", "input": ["a", {"type": "image_url", "image_url": "x"}]}
+    )
     text = (await client.get("/metrics")).text
     for family in (
         "omniembed_http_requests_total",

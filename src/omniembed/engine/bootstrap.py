@@ -13,6 +13,7 @@ from omniembed.media.fetch import FetchPolicy
 from omniembed.media.images import ImageLimits
 from omniembed.media.video import VideoLimits
 from omniembed.models.registry import LoadRequest, load_adapter, resolve
+from omniembed.runtimes import check_precision, select_runtime
 from omniembed.settings import DEFAULT_MODEL, Settings
 
 logger = logging.getLogger(__name__)
@@ -62,11 +63,15 @@ def engine_from_settings(settings: Settings, metrics: Metrics | None = None) -> 
 def load_requests(settings: Settings) -> list[LoadRequest]:
     if not settings.models:
         logger.warning(STARTER_NOTICE)
+    requested = settings.effective_runtime()
+    runtime = select_runtime(requested, settings.device)
+    check_precision(runtime, settings.precision)
     return [
         resolve(
             text,
             device=settings.device,
-            runtime=settings.effective_runtime(),
+            runtime=runtime,
+            runtime_explicit=requested != "auto",
             precision=settings.precision,
             models_dir=settings.models_dir,
             revision=settings.revision,

@@ -52,6 +52,8 @@ class ModelSpec:
     score_activation: Literal["softmax", "sigmoid"] | None = None
     description: str = ""
     aliases: tuple[str, ...] = ()
+    runtime: str = "torch"
+    precision: str = "fp32"
 
     @property
     def supports_video(self) -> bool:
@@ -70,6 +72,8 @@ class ModelSpec:
             "logit_bias": self.logit_bias,
             "score_activation": self.score_activation,
             "family": self.family,
+            "runtime": self.runtime,
+            "precision": self.precision,
         }
 
 
@@ -82,8 +86,23 @@ class TextFeature:
     prompt_length: int = 0  # leading tokens that belong to the prompt (special tokens included)
 
 
+@dataclass(frozen=True)
+class ExportSpec:
+    """What a runtime needs to export a tower's forward: a torch module taking `input_names` in
+    order, example inputs, and which axes vary (batch, sequence)."""
+
+    module: Any
+    input_names: tuple[str, ...]
+    example: dict[str, np.ndarray]
+    dynamic_axes: dict[str, dict[int, str]]
+
+
 class Tower(ABC):
     modality: ClassVar[Modality]
+
+    def export_spec(self) -> ExportSpec | None:
+        """How to export this tower for ONNX Runtime / OpenVINO; None if it cannot be."""
+        return None
 
     @abstractmethod
     def cost(self, feature: Any) -> int: ...

@@ -13,7 +13,7 @@ def load(request: LoadRequest) -> Adapter:
 
     kwargs = hf_load_kwargs(request.revision, request.trust_remote_code)
     device = resolve_device(request.device)
-    dtype = torch_dtype(request.precision)
+    dtype = torch_dtype(request.precision, request.runtime)
     model = ChineseCLIPModel.from_pretrained(request.source, dtype=dtype, **kwargs).eval().to(device)
     tokenizer = AutoTokenizer.from_pretrained(request.source, **kwargs)
     processor = AutoImageProcessor.from_pretrained(request.source, **kwargs)

@@ -29,7 +29,8 @@ class LoadRequest:
     family: str
     entry: CatalogEntry | None = None
     device: str = "auto"
-    runtime: str = "auto"
+    runtime: str = "torch"  # resolved: torch | onnx | openvino (see omniembed.runtimes.select_runtime)
+    runtime_explicit: bool = False  # asked for by name: an export failure is an error, not a fallback
     precision: str = "fp32"
     models_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "omniembed")
     revision: str | None = None
@@ -146,7 +147,9 @@ def load_adapter(request: LoadRequest) -> Adapter:
     loader = getattr(importlib.import_module(module_name), function_name)
     logger.info("loading %s (%s) from %s", request.name, request.family, request.source)
     adapter: Adapter = loader(request)
-    return adapter
+    from omniembed.runtimes import apply_runtime
+
+    return apply_runtime(adapter, request)
 
 
 def _quiet_progress_bars() -> None:

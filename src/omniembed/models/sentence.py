@@ -77,7 +77,7 @@ def _load_sentence_transformer(request: LoadRequest, modules: list[Any] | None =
 
     device = resolve_device(request.device)
     kwargs = hf_load_kwargs(request.revision, request.trust_remote_code)
-    model_kwargs = {"dtype": torch_dtype(request.precision)}
+    model_kwargs = {"dtype": torch_dtype(request.precision, request.runtime)}
     if modules is not None:
         return SentenceTransformer(modules=modules, device=str(device))
     return SentenceTransformer(
@@ -104,7 +104,7 @@ def load_qwen3(request: LoadRequest) -> Adapter:
         kwargs = hf_load_kwargs(request.revision, request.trust_remote_code)
         transformer = Transformer(
             str(request.source),
-            model_kwargs={"dtype": torch_dtype(request.precision), **kwargs},
+            model_kwargs={"dtype": torch_dtype(request.precision, request.runtime), **kwargs},
             processor_kwargs={"padding_side": "left", **kwargs},
         )
         pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")

@@ -30,7 +30,7 @@ def load(request: LoadRequest) -> Adapter:
     kwargs = hf_load_kwargs(request.revision, request.trust_remote_code)
     config = AutoConfig.from_pretrained(request.source, **kwargs)
     device = resolve_device(request.device)
-    dtype = torch_dtype(request.precision)
+    dtype = torch_dtype(request.precision, request.runtime)
     tokenizer = AutoTokenizer.from_pretrained(request.source, **kwargs)
     processor = AutoImageProcessor.from_pretrained(request.source, **kwargs)
     from transformers import Siglip2Model, SiglipModel

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from omniembed.models.base import ImageTower, TextFeature, TextTower, Truncation
+from omniembed.models.base import ExportSpec, ImageTower, TextFeature, TextTower, Truncation
 from omniembed.models.image_processing import ImagePreprocessor
 from omniembed.models.tokens import TokenWindows
 
@@ -19,15 +19,28 @@ TensorEncoder = Callable[[dict[str, torch.Tensor]], torch.Tensor]
 PRECISION_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
 
 
+class EncoderModule(torch.nn.Module):
+    """A tower's encode function as a module with positional tensor inputs, for export."""
+
+    def __init__(self, encode: TensorEncoder, names: Sequence[str]):
+        super().__init__()
+        self.encode = encode
+        self.names = tuple(names)
+
+    def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        return self.encode(dict(zip(self.names, tensors, strict=True)))
+
+
 def resolve_device(requested: str) -> torch.device:
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)
 
 
-def torch_dtype(precision: str) -> torch.dtype:
-    """The weight dtype the torch runtime uses for a precision (int8 is a runtime matter, not torch's)."""
-    return PRECISION_DTYPES.get(precision, torch.float32)
+def torch_dtype(precision: str, runtime: str = "torch") -> torch.dtype:
+    """Weights are loaded in bf16 only for the torch runtime; exports start from fp32 weights and
+    int8 is applied by the runtime afterwards."""
+    return PRECISION_DTYPES.get(precision, torch.float32) if runtime == "torch" else torch.float32
 
 
 def features_of(output: Any) -> torch.Tensor:
@@ -76,6 +89,17 @@ class TorchTextTower(TextTower):
         with torch.inference_mode():
             return to_numpy(self.encode(tensors))
 
+    def export_spec(self) -> ExportSpec:
+        texts = ["an example text for export", "a second, somewhat longer example text for the export trace"]
+        example = self.collate([windows[0] for windows in self.preprocess(texts, Truncation.END)])
+        names = tuple(name for name in self.inputs if name in example and example[name].ndim == 2)
+        return ExportSpec(
+            module=EncoderModule(self.encode, names),
+            input_names=names,
+            example={name: example[name] for name in names},
+            dynamic_axes={name: {0: "batch", 1: "sequence"} for name in names},
+        )
+
 
 class TorchImageTower(ImageTower):
     def __init__(
@@ -94,6 +118,16 @@ class TorchImageTower(ImageTower):
         pixels = torch.from_numpy(batch).to(self.device, dtype=self.dtype)
         with torch.inference_mode():
             return to_numpy(self.encode({"pixel_values": pixels}))
+
+    def export_spec(self) -> ExportSpec:
+        height, width = self.preprocessor.output_size
+        example = {"pixel_values": np.zeros((2, 3, height, width), dtype=np.float32)}
+        return ExportSpec(
+            module=EncoderModule(self.encode, ("pixel_values",)),
+            input_names=("pixel_values",),
+            example=example,
+            dynamic_axes={"pixel_values": {0: "batch"}},
+        )
 
 
 def hf_load_kwargs(revision: str | None, trust_remote_code: bool = False) -> dict[str, Any]:

@@ -1,0 +1,201 @@
+"""Export a torch tower once (ONNX, via torch.onnx), cache it, and serve it with ONNX Runtime or OpenVINO.
+
+Artifacts live in `models_dir/compiled/<model>-<key>/`, where the key covers the model's identity
+(hub revision or local file stamps), the tower, the runtime, the precision and the library versions,
+so a changed checkpoint or upgrade never reuses a stale export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from omniembed.models.base import ExportSpec, ImageTower, TextFeature, TextTower, Tower, Truncation
+
+logger = logging.getLogger(__name__)
+
+Runner = Callable[[dict[str, np.ndarray]], np.ndarray]
+
+
+class CompiledTextTower(TextTower):
+    def __init__(self, base: TextTower, run: Runner) -> None:
+        self.base = base
+        self.run = run
+        self.max_tokens = base.max_tokens
+
+    def preprocess(
+        self,
+        texts: Sequence[str],
+        truncation: Truncation,
+        prompt: str | None = None,
+        max_tokens: int | None = None,
+    ) -> list[list[TextFeature]]:
+        return self.base.preprocess(texts, truncation, prompt, max_tokens)
+
+    def collate(self, features: Sequence[Any]) -> Any:
+        return self.base.collate(features)
+
+    def forward(self, batch: dict[str, np.ndarray]) -> np.ndarray:
+        return self.run(batch)
+
+
+class CompiledImageTower(ImageTower):
+    def __init__(self, base: ImageTower, run: Runner) -> None:
+        self.base = base
+        self.preprocessor = base.preprocessor
+        self.run = run
+
+    def collate(self, features: Sequence[Any]) -> Any:
+        return self.base.collate(features)
+
+    def forward(self, batch: Any) -> np.ndarray:
+        return self.run(batch if isinstance(batch, dict) else {"pixel_values": batch})
+
+
+def _versions() -> str:
+    names = ("omniembed", "torch", "transformers", "onnx", "onnxruntime", "openvino", "nncf")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return ",".join(found)
+
+
+def model_identity(source: str, revision: str | None) -> str:
+    """Local directories by file names, sizes and mtimes; hub ids by the cached snapshot's commit."""
+    path = Path(source)
+    if path.is_dir():
+        stamps = sorted(
+            (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in path.rglob("*")
+            if p.is_file()
+        )
+        return json.dumps([str(path.resolve()), stamps])
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        cached = try_to_load_from_cache(source, "config.json", revision=revision)
+        if isinstance(cached, str):
+            return f"{source}@{Path(cached).parent.name}"
+    except Exception:  # no hub metadata: fall back to the name and revision
+        pass
+    return f"{source}@{revision or 'main'}"
+
+
+def artifact_dir(request: Any, modality: str) -> Path:
+    identity = "|".join(
+        [
+            model_identity(request.source, request.revision),
+            modality,
+            request.runtime,
+            request.precision,
+            _versions(),
+        ]
+    )
+    key = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", request.name).strip("-")[-60:] or "model"
+    return (
+        Path(request.models_dir)
+        / "compiled"
+        / f"{slug}-{modality}-{request.runtime}-{request.precision}-{key}"
+    )
+
+
+def export_onnx(spec: ExportSpec, target: Path) -> Path:
+    """torch → ONNX with dynamic batch (and sequence) axes, written atomically."""
+    import torch
+
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".export-"))
+    tensors = tuple(torch.from_numpy(spec.example[name]) for name in spec.input_names)
+    try:
+        # The TorchScript exporter on purpose: it needs no onnxscript and keeps input names/axes.
+        # Its tracer warns about Python branches on shapes; the ones in these towers (padding and
+        # position-length checks) take the same branch for every batch shape we feed, which the
+        # runtime parity tests check across batch sizes and sequence lengths.
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            warnings.filterwarnings("ignore", message=".*aten::index.*")
+            torch.onnx.export(
+                spec.module.eval(),
+                tensors,
+                str(staging / target.name),
+                input_names=list(spec.input_names),
+                output_names=["embeddings"],
+                dynamic_axes={**spec.dynamic_axes, "embeddings": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+        for produced in staging.iterdir():
+            os.replace(produced, target.parent / produced.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def calibration_batches(tower: Tower, modality: str) -> list[dict[str, np.ndarray]]:
+    """Inputs for int8 calibration, shaped like real batches of this tower."""
+    from omniembed.runtimes import calibration
+
+    if modality == "text":
+        assert isinstance(tower, TextTower)
+        windows = [w[0] for w in tower.preprocess(calibration.texts(), Truncation.END)]
+        batches = [tower.collate(windows[i : i + 8]) for i in range(0, len(windows), 8)]
+    else:
+        assert isinstance(tower, ImageTower)
+        pixels = [tower.preprocess(image) for image in calibration.images()]
+        batches = [tower.collate(pixels[i : i + 4]) for i in range(0, len(pixels), 4)]
+    return [b if isinstance(b, dict) else {"pixel_values": b} for b in batches]
+
+
+def compile_tower(tower: Tower, modality: str, request: Any) -> Tower:
+    spec = tower.export_spec()
+    if spec is None:
+        raise NotImplementedError(f"{type(tower).__name__} has no export")
+    folder = artifact_dir(request, modality)
+    onnx_path = folder / f"{modality}.onnx"
+    if request.runtime == "onnx":
+        from omniembed.runtimes.onnx import onnx_runner
+
+        run = onnx_runner(lambda: export_onnx(spec, onnx_path), folder, request.precision)
+    else:
+        from omniembed.runtimes.openvino import openvino_runner
+
+        run = openvino_runner(
+            lambda: export_onnx(spec, onnx_path),
+            folder,
+            request.precision,
+            lambda: calibration_batches(tower, modality),
+            spec.input_names,
+            modality,
+        )
+    logger.info(
+        "%s tower of %s runs on %s %s (%s)",
+        modality,
+        request.name,
+        request.runtime,
+        request.precision,
+        folder,
+    )
+    if modality == "text":
+        assert isinstance(tower, TextTower)
+        return CompiledTextTower(tower, run)
+    assert isinstance(tower, ImageTower)
+    return CompiledImageTower(tower, run)
