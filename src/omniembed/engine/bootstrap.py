@@ -73,6 +73,7 @@ def load_requests(settings: Settings) -> list[LoadRequest]:
             runtime=runtime,
             runtime_explicit=requested != "auto",
             precision=settings.precision,
+            int8_keep_text_ffn=settings.int8_keep_text_ffn,
             models_dir=settings.models_dir,
             revision=settings.revision,
             trust_remote_code=settings.trust_remote_code,

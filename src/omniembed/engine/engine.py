@@ -216,12 +216,11 @@ class Engine:
 
     def _decode_and_preprocess(self, runner: ModelRunner, data: bytes | Image.Image) -> Any:
         tower = runner.require("image")
-        if isinstance(data, Image.Image):
-            image = to_rgb(data)
-        else:
-            draft = runner.draft_request if self.policy.fast_image_decode else None
-            image = decode_image(data, self.policy.image_limits, draft=draft)
-        return tower.preprocess(image)
+        if isinstance(data, Image.Image):  # the Python API's own images: always the exact path
+            return tower.preprocess(to_rgb(data))
+        fast = self.policy.fast_image_decode
+        image = decode_image(data, self.policy.image_limits, draft=runner.draft_request if fast else None)
+        return tower.preprocess(image, fast=fast)
 
     async def _images(self, runner: ModelRunner, images: list[ImageInput]) -> list[np.ndarray]:
         if not images:
@@ -249,7 +248,8 @@ class Engine:
 
         def frames_to_pixels() -> tuple[list[np.ndarray], list[float]]:
             decoded = decode_video(data, limits, num_frames=options.num_frames, fps=options.fps)
-            return [tower.preprocess(frame) for frame in decoded.frames], decoded.timestamps
+            fast = self.policy.fast_image_decode
+            return [tower.preprocess(frame, fast=fast) for frame in decoded.frames], decoded.timestamps
 
         loop = asyncio.get_running_loop()
         pixels, stamps = await loop.run_in_executor(self.pool, frames_to_pixels)

@@ -78,7 +78,8 @@ def decode_image(
             opened.load()
             if getattr(opened, "n_frames", 1) > 1:
                 opened.seek(0)
-            return to_rgb(ImageOps.exif_transpose(opened) or opened)
+            ImageOps.exif_transpose(opened, in_place=True)  # our own fresh image: no copy needed
+            return to_rgb(opened)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
             raise PayloadTooLargeError(f"The {what} is too large to decode safely: {error}") from error
         except UnidentifiedImageError as error:

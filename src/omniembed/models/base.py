@@ -140,15 +140,16 @@ class PixelPreprocessor(Protocol):
 
     def draft_request(self) -> tuple[int, int] | None: ...
 
-    def __call__(self, image: Image.Image) -> Any: ...
+    def __call__(self, image: Image.Image, fast: bool = False) -> Any: ...
 
 
 class ImageTower(Tower):
     modality: ClassVar[Modality] = "image"
     preprocessor: PixelPreprocessor
 
-    def preprocess(self, image: Image.Image) -> Any:
-        return self.preprocessor(image)
+    def preprocess(self, image: Image.Image, fast: bool = False) -> Any:
+        """`fast` allows the documented approximations of the fast image path (see ImagePreprocessor)."""
+        return self.preprocessor(image, fast=fast)
 
     def cost(self, feature: np.ndarray) -> int:
         return 1

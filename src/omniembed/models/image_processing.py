@@ -8,6 +8,7 @@ against that processor in the tests.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,9 +87,20 @@ class ImagePreprocessor:
         new_short, new_long = self.shortest_edge, int(self.shortest_edge * long / short)
         return (new_short, new_long) if width <= height else (new_long, new_short)
 
-    def to_array(self, image: Image.Image) -> np.ndarray:
-        """An RGB image → resized, cropped uint8 array (H, W, 3)."""
+    def to_array(self, image: Image.Image, fast: bool = False) -> np.ndarray:
+        """An RGB image → resized, cropped uint8 array (H, W, 3).
+
+        `fast` resamples only the region that survives the center crop (Pillow's `box`), which
+        skips a quarter or more of the work on non-square images; pixels differ from
+        resize-then-crop by at most a rounding step, so the exact path keeps the reference's order.
+        """
         target = self.resized_size(*image.size)
+        if fast and self.crop_size and target != image.size:
+            box = self._crop_box(image.size, target)
+            if box is not None:
+                return np.asarray(
+                    image.resize((self.crop_size[1], self.crop_size[0]), self.resample, box=box)
+                )
         if target != image.size:
             image = image.resize(target, resample=self.resample)
         pixels = np.asarray(image)
@@ -96,15 +108,36 @@ class ImagePreprocessor:
             pixels = _center_crop(pixels, self.crop_size)
         return pixels
 
-    def __call__(self, image: Image.Image) -> np.ndarray:
+    def _crop_box(
+        self, size: tuple[int, int], target: tuple[int, int]
+    ) -> tuple[float, float, float, float] | None:
+        assert self.crop_size is not None
+        (width, height), (target_w, target_h) = size, target
+        crop_h, crop_w = self.crop_size
+        top, left = (target_h - crop_h) // 2, (target_w - crop_w) // 2
+        if top < 0 or left < 0:
+            return None  # the crop pads; keep the reference path
+        sx, sy = width / target_w, height / target_h
+        return (left * sx, top * sy, (left + crop_w) * sx, (top + crop_h) * sy)
+
+    @functools.cached_property
+    def _lookup(self) -> np.ndarray:
+        """uint8 value → normalized float32, per channel: one gather instead of three array passes."""
+        values = np.arange(256, dtype=np.float32)
+        return np.stack(
+            [
+                values * np.float32(self.rescale_factor / s) - np.float32(m / s)
+                for m, s in zip(self.mean, self.std, strict=True)
+            ]
+        )
+
+    def __call__(self, image: Image.Image, fast: bool = False) -> np.ndarray:
         """An RGB image → normalized float32 pixels (3, H, W)."""
-        pixels = self.to_array(image)
-        scale = np.asarray([self.rescale_factor / s for s in self.std], dtype=np.float32)
-        shift = np.asarray([m / s for m, s in zip(self.mean, self.std, strict=True)], dtype=np.float32)
-        chw = pixels.transpose(2, 0, 1).astype(np.float32)
-        chw *= scale[:, None, None]
-        chw -= shift[:, None, None]
-        return chw
+        pixels = self.to_array(image, fast=fast)
+        out = np.empty((3, *pixels.shape[:2]), dtype=np.float32)
+        for channel in range(3):
+            np.take(self._lookup[channel], pixels[:, :, channel], out=out[channel])
+        return out
 
 
 def _center_crop(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:

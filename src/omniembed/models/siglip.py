@@ -103,7 +103,7 @@ class NaflexPreprocessor:
             low, high = (middle, high) if patches <= self.max_patches else (low, middle)
         return scaled(low, height), scaled(low, width)
 
-    def __call__(self, image: Image.Image) -> dict[str, np.ndarray]:
+    def __call__(self, image: Image.Image, fast: bool = False) -> dict[str, np.ndarray]:
         height, width = self.target_size(image.height, image.width)
         pixels = np.asarray(image.resize((width, height), resample=self.resample), dtype=np.float32)
         scale = np.asarray([self.rescale_factor / s for s in self.std], dtype=np.float32)

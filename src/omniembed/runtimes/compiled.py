@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from omniembed.models.base import ExportSpec, ImageTower, TextFeature, TextTower, Tower, Truncation
 
@@ -56,6 +57,9 @@ class CompiledImageTower(ImageTower):
         self.base = base
         self.preprocessor = base.preprocessor
         self.run = run
+
+    def preprocess(self, image: Image.Image, fast: bool = False) -> Any:
+        return self.base.preprocess(image, fast=fast)
 
     def collate(self, features: Sequence[Any]) -> Any:
         return self.base.collate(features)
@@ -103,6 +107,7 @@ def artifact_dir(request: Any, modality: str) -> Path:
             modality,
             request.runtime,
             request.precision,
+            f"keep-ffn={request.int8_keep_text_ffn}" if request.precision == "int8" else "",
             _versions(),
         ]
     )
@@ -184,7 +189,7 @@ def compile_tower(tower: Tower, modality: str, request: Any) -> Tower:
             request.precision,
             lambda: calibration_batches(tower, modality),
             spec.input_names,
-            modality,
+            keep_ffn_fp32=modality == "text" and request.int8_keep_text_ffn,
         )
     logger.info(
         "%s tower of %s runs on %s %s (%s)",

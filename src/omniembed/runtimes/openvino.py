@@ -5,7 +5,9 @@ int8 is NNCF post-training static quantization calibrated on the built-in set, i
 (softmax, layer norms and the other accuracy-sensitive operations stay in floating point). Text
 towers also keep their feed-forward down-projections (intermediate → hidden MatMuls, whose inputs
 carry the outlier activations) in fp32: on all-MiniLM-L6-v2 that lifts the worst cosine to the fp32
-model, on one-token inputs, from 0.941 to 0.990. Image towers are quantized throughout.
+model, on one-token inputs, from 0.941 to 0.990, at half the int8 text speed (ViT-B/32's text tower:
+359 against 823 texts/s at batch 16); `int8_keep_text_ffn=false` trades that accuracy back for speed.
+Image towers are quantized throughout.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def _ir(
     precision: str,
     calibration: Callable[[], list],
     wanted: Sequence[str],
-    modality: str,
+    keep_ffn_fp32: bool,
 ) -> Path:
     import openvino as ov
 
@@ -74,7 +76,7 @@ def _ir(
         inputs = _port_names(model.inputs, wanted)
         batches = [{n: b[n] for n in inputs} for b in calibration()]
         logger.info("int8: calibrating on %d batches", len(batches))
-        keep = feed_forward_down_projections(model) if modality == "text" else []
+        keep = feed_forward_down_projections(model) if keep_ffn_fp32 else []
         model = nncf.quantize(
             model,
             nncf.Dataset(batches),
@@ -95,14 +97,14 @@ def openvino_runner(
     precision: str,
     calibration: Callable[[], list],
     input_names: Sequence[str],
-    modality: str,
+    keep_ffn_fp32: bool,
 ) -> Runner:
     import openvino as ov
 
     core = ov.Core()
     core.set_property({"CACHE_DIR": str(folder / "kernels")})
     config = {"INFERENCE_PRECISION_HINT": _HINTS[precision], "PERFORMANCE_HINT": "LATENCY"}
-    ir = _ir(export, folder, precision, calibration, input_names, modality)
+    ir = _ir(export, folder, precision, calibration, input_names, keep_ffn_fp32)
     compiled = core.compile_model(str(ir), "CPU", config)
     names = _port_names(compiled.inputs, input_names)
     request = compiled.create_infer_request()

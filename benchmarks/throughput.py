@@ -1,0 +1,272 @@
+"""Throughput of omniembed against the in-process forward pass, per runtime and precision.
+
+    python benchmarks/throughput.py                      # every runtime/precision
+    python benchmarks/throughput.py --configs openvino:int8 torch:fp32 --seconds 15
+
+A CLIP with ViT-B/32's architecture (transformers' CLIPConfig defaults: the compute of the real
+model) and random weights is built once with a real CLIP tokenizer. For each configuration it
+measures, in one run:
+
+1. raw: the model's own forward in-process on pre-processed batches of 32 (the baseline);
+2. server: `omniembed serve` on 127.0.0.1 driven by concurrent clients: images/s from 1-2 MP JPEG
+   bytes (base64 data URIs, one image per request), short texts/s as single-caption requests at
+   concurrency 16, texts/s as 32-caption requests; p50/p99 latency; the server's peak RSS.
+
+It prints a Markdown table with the server/raw ratio. Client and server share this machine's
+cores, so the server's numbers include the load generator's cost. Run by hand; not part of CI.
+With `infinity_emb` installed, `--peer` runs the same text and image loads against it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import io
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from omniembed.models.base import Truncation  # noqa: E402
+from omniembed.models.registry import load_adapter, resolve  # noqa: E402
+from tests.support.server import running_server  # noqa: E402
+
+CONFIGS = ["torch:fp32", "torch:bf16", "onnx:fp32", "onnx:int8", "openvino:fp32", "openvino:bf16", "openvino:int8"]
+CAPTIONS = [
+    "a photo of a cat", "two dogs in the snow", "a red car on a street", "a cup of coffee", "a rocket launch",
+    "an astronaut on the moon", "a bowl of fruit", "a city skyline at night", "a man riding a horse",
+    "a plate of pasta", "children playing football", "a sailboat at sunset", "a snowy mountain peak",
+    "a laptop on a desk", "a bird on a branch", "a busy train station",
+]
+
+
+def build_model(directory: Path) -> Path:
+    import torch
+    from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel
+
+    from omniembed.models.open_clip import clip_tokenizer
+
+    if (directory / "config.json").is_file():
+        return directory
+    torch.manual_seed(0)
+    config = CLIPConfig()  # ViT-B/32 image tower, 12-layer 512-wide text tower, 512-d projection
+    config.text_config.pad_token_id, config.text_config.eos_token_id = 49407, 49407
+    config.text_config.bos_token_id = 49406
+    CLIPModel(config).eval().save_pretrained(directory)
+    tokenizer = clip_tokenizer()
+    tokenizer.pad_token = "<|endoftext|>"
+    tokenizer.save_pretrained(directory)
+    CLIPImageProcessor().save_pretrained(directory)
+    return directory
+
+
+def photos_jpeg() -> list[bytes]:
+    """Real photos (scikit-image) upscaled to 1-2 MP and encoded as JPEG q90."""
+    import skimage.data
+
+    sizes = [(1600, 1200), (1920, 1080), (1280, 960), (1400, 1400)]
+    encoded = []
+    for index, name in enumerate(["astronaut", "chelsea", "coffee", "rocket"]):
+        image = Image.fromarray(getattr(skimage.data, name)()).convert("RGB").resize(sizes[index], Image.BICUBIC)
+        buffer = io.BytesIO()
+        image.save(buffer, "JPEG", quality=90)
+        encoded.append(buffer.getvalue())
+    return encoded
+
+
+def raw_throughput(model_dir: Path, runtime: str, precision: str, cache: Path, seconds: float) -> dict[str, float]:
+    adapter = load_adapter(resolve(str(model_dir), runtime=runtime, runtime_explicit=True, precision=precision, models_dir=cache))
+    image_tower, text_tower = adapter.image, adapter.text
+    assert image_tower is not None and text_tower is not None
+    photo = Image.open(io.BytesIO(photos_jpeg()[0])).convert("RGB")
+    pixels = image_tower.collate([image_tower.preprocess(photo)] * 32)
+    windows = [w[0] for w in text_tower.preprocess((CAPTIONS * 2)[:32], Truncation.END)]
+    tokens = text_tower.collate(windows)
+    return {
+        "images": _rate(lambda: image_tower.forward(pixels), 32, seconds),
+        "texts": _rate(lambda: text_tower.forward(tokens), 32, seconds),
+    }
+
+
+def _rate(step, items: int, seconds: float) -> float:
+    step()  # warm-up
+    done, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds or done < 3:
+        step()
+        done += 1
+    return done * items / (time.perf_counter() - started)
+
+
+async def load(url: str, bodies: list[bytes], concurrency: int, seconds: float, path: str) -> tuple[float, list[float], int]:
+    """Closed-loop load: `concurrency` keep-alive connections send pre-encoded requests for `seconds`.
+
+    A minimal HTTP/1.1 client on asyncio streams, so the load generator takes as little as possible
+    of the CPU it shares with the server.
+    """
+    host, port = url.removeprefix("http://").split(":")
+    requests = [
+        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        for body in bodies
+    ]
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + seconds
+
+    async def client(offset: int) -> None:
+        nonlocal errors
+        reader, writer = await asyncio.open_connection(host, int(port))
+        index = offset
+        try:
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                writer.write(requests[index % len(requests)])
+                await writer.drain()
+                status = int((await reader.readline()).split()[1])
+                length = 0
+                while (line := await reader.readline()) not in (b"\r\n", b""):
+                    if line.lower().startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                await reader.readexactly(length)
+                latencies.append(time.perf_counter() - started)
+                errors += status != 200
+                index += 1
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(i) for i in range(concurrency)))
+    return len(latencies) / (time.perf_counter() - started), latencies, errors
+
+
+def _json(body: dict) -> bytes:
+    import orjson
+
+    return orjson.dumps(body)
+
+
+def server_throughput(url: str, seconds: float, model: str = "bench") -> dict[str, float]:
+    images = [
+        _json({"model": model, "input": [{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(j).decode()}}]})
+        for j in photos_jpeg()
+    ]
+    singles = [_json({"model": model, "input": caption}) for caption in CAPTIONS]
+    batches = [_json({"model": model, "input": (CAPTIONS * 2)[:32]})]
+    asyncio.run(load(url, images[:1] + singles[:1], 2, 2, "/v1/embeddings"))  # warm-up
+    image_rate, image_lat, e1 = asyncio.run(load(url, images, 8, seconds, "/v1/embeddings"))
+    single_rate, single_lat, e2 = asyncio.run(load(url, singles, 16, seconds, "/v1/embeddings"))
+    batch_rate, _, e3 = asyncio.run(load(url, batches, 4, seconds, "/v1/embeddings"))
+    return {
+        "images": image_rate,
+        "image_p50": _pct(image_lat, 50),
+        "image_p99": _pct(image_lat, 99),
+        "texts_single": single_rate,
+        "single_p50": _pct(single_lat, 50),
+        "single_p99": _pct(single_lat, 99),
+        "texts_batched": batch_rate * 32,
+        "errors": e1 + e2 + e3,
+    }
+
+
+def _pct(values: list[float], percent: int) -> float:
+    return float(np.percentile(values, percent)) * 1000 if values else float("nan")
+
+
+def peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_config(model_dir: Path, cache: Path, config: str, seconds: float) -> dict[str, object]:
+    runtime, precision = config.split(":")
+    raw = raw_throughput(model_dir, runtime, precision, cache, seconds)
+    args = ["--model", f"bench={model_dir}", "--runtime", runtime, "--precision", precision, "--models-dir", str(cache)]
+    with running_server(args, env={"OMNIEMBED_LOG_LEVEL": "warning", "OMNIEMBED_RUNTIME": runtime}, timeout=900) as server:
+        served = server_throughput(server.url, seconds)
+        served["rss"] = peak_rss_mb(server.process.pid)
+    return {"config": config, "raw": raw, "server": served}
+
+
+def table(rows: list[dict]) -> str:
+    lines = [
+        "| runtime:precision | raw img/s | server img/s (JPEG) | ratio | img p50/p99 ms | raw txt/s | "
+        "server txt/s (1/req, c=16) | p50/p99 ms | server txt/s (32/req) | ratio | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for row in rows:
+        raw, srv = row["raw"], row["server"]
+        lines.append(
+            f"| {row['config']} | {raw['images']:.1f} | {srv['images']:.1f} | {srv['images'] / raw['images']:.2f} | "
+            f"{srv['image_p50']:.0f}/{srv['image_p99']:.0f} | {raw['texts']:.0f} | {srv['texts_single']:.0f} | "
+            f"{srv['single_p50']:.0f}/{srv['single_p99']:.0f} | {srv['texts_batched']:.0f} | "
+            f"{srv['texts_batched'] / raw['texts']:.2f} | {srv['rss']:.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def peer(model_dir: Path, seconds: float) -> str:
+    """The same loads against infinity-emb serving the same directory, when it is installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("infinity_emb") is None:
+        return "infinity-emb is not installed; peer comparison skipped."
+    import subprocess
+
+    from tests.support.server import free_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "infinity_emb", "v2", "--model-id", str(model_dir), "--port", str(port),
+               "--served-model-name", "bench", "--host", "127.0.0.1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            time.sleep(1)
+        result = server_throughput(url, seconds)
+        return f"infinity-emb: {result}"
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", nargs="+", default=CONFIGS)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "omniembed-bench")
+    parser.add_argument("--peer", action="store_true", help="also load infinity-emb if installed")
+    args = parser.parse_args()
+    model_dir = build_model(args.work_dir / "clip-vit-b-32-random")
+    cache = args.work_dir / "cache"
+    rows = []
+    for config in args.configs:
+        print(f"running {config} ...", file=sys.stderr, flush=True)
+        rows.append(run_config(model_dir, cache, config, args.seconds))
+        print(table(rows[-1:]), file=sys.stderr, flush=True)
+    print(f"\n{time.strftime('%Y-%m-%d')} · {os.cpu_count()} cores · {args.seconds:.0f} s per measurement\n")
+    print(table(rows))
+    errors = sum(int(row["server"]["errors"]) for row in rows)
+    print(f"\nnon-200 responses during the loads: {errors}")
+    if args.peer:
+        print(peer(model_dir, args.seconds))
+    print(f"medians (raw img/s): {statistics.median(r['raw']['images'] for r in rows):.1f}")
+
+
+if __name__ == "__main__":
+    main()
