@@ -30,24 +30,45 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
+import httpx
+import numpy as np
+from PIL import Image
 
-from omniembed.models.base import Truncation  # noqa: E402
-from omniembed.models.registry import load_adapter, resolve  # noqa: E402
-from tests.support.server import running_server  # noqa: E402
+from omniembed.models.base import Truncation
+from omniembed.models.registry import load_adapter, resolve
+from tests.support.server import running_server
 
-CONFIGS = ["torch:fp32", "torch:bf16", "onnx:fp32", "onnx:int8", "openvino:fp32", "openvino:bf16", "openvino:int8"]
+CONFIGS = [
+    "torch:fp32",
+    "torch:bf16",
+    "onnx:fp32",
+    "onnx:int8",
+    "openvino:fp32",
+    "openvino:bf16",
+    "openvino:int8",
+]
 CAPTIONS = [
-    "a photo of a cat", "two dogs in the snow", "a red car on a street", "a cup of coffee", "a rocket launch",
-    "an astronaut on the moon", "a bowl of fruit", "a city skyline at night", "a man riding a horse",
-    "a plate of pasta", "children playing football", "a sailboat at sunset", "a snowy mountain peak",
-    "a laptop on a desk", "a bird on a branch", "a busy train station",
+    "a photo of a cat",
+    "two dogs in the snow",
+    "a red car on a street",
+    "a cup of coffee",
+    "a rocket launch",
+    "an astronaut on the moon",
+    "a bowl of fruit",
+    "a city skyline at night",
+    "a man riding a horse",
+    "a plate of pasta",
+    "children playing football",
+    "a sailboat at sunset",
+    "a snowy mountain peak",
+    "a laptop on a desk",
+    "a bird on a branch",
+    "a busy train station",
 ]
 
 
@@ -78,15 +99,21 @@ def photos_jpeg() -> list[bytes]:
     sizes = [(1600, 1200), (1920, 1080), (1280, 960), (1400, 1400)]
     encoded = []
     for index, name in enumerate(["astronaut", "chelsea", "coffee", "rocket"]):
-        image = Image.fromarray(getattr(skimage.data, name)()).convert("RGB").resize(sizes[index], Image.BICUBIC)
+        image = (
+            Image.fromarray(getattr(skimage.data, name)()).convert("RGB").resize(sizes[index], Image.BICUBIC)
+        )
         buffer = io.BytesIO()
         image.save(buffer, "JPEG", quality=90)
         encoded.append(buffer.getvalue())
     return encoded
 
 
-def raw_throughput(model_dir: Path, runtime: str, precision: str, cache: Path, seconds: float) -> dict[str, float]:
-    adapter = load_adapter(resolve(str(model_dir), runtime=runtime, runtime_explicit=True, precision=precision, models_dir=cache))
+def raw_throughput(
+    model_dir: Path, runtime: str, precision: str, cache: Path, seconds: float
+) -> dict[str, float]:
+    adapter = load_adapter(
+        resolve(str(model_dir), runtime=runtime, runtime_explicit=True, precision=precision, models_dir=cache)
+    )
     image_tower, text_tower = adapter.image, adapter.text
     assert image_tower is not None and text_tower is not None
     photo = Image.open(io.BytesIO(photos_jpeg()[0])).convert("RGB")
@@ -108,7 +135,9 @@ def _rate(step, items: int, seconds: float) -> float:
     return done * items / (time.perf_counter() - started)
 
 
-async def load(url: str, bodies: list[bytes], concurrency: int, seconds: float, path: str) -> tuple[float, list[float], int]:
+async def load(
+    url: str, bodies: list[bytes], concurrency: int, seconds: float, path: str
+) -> tuple[float, list[float], int]:
     """Closed-loop load: `concurrency` keep-alive connections send pre-encoded requests for `seconds`.
 
     A minimal HTTP/1.1 client on asyncio streams, so the load generator takes as little as possible
@@ -117,7 +146,8 @@ async def load(url: str, bodies: list[bytes], concurrency: int, seconds: float, 
     host, port = url.removeprefix("http://").split(":")
     requests = [
         f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n".encode() + body
+        f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
         for body in bodies
     ]
     latencies: list[float] = []
@@ -158,7 +188,17 @@ def _json(body: dict) -> bytes:
 
 def server_throughput(url: str, seconds: float, model: str = "bench") -> dict[str, float]:
     images = [
-        _json({"model": model, "input": [{"type": "image_url", "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(j).decode()}}]})
+        _json(
+            {
+                "model": model,
+                "input": [
+                    {
+                        "type": "image_url",
+                        "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(j).decode()},
+                    }
+                ],
+            }
+        )
         for j in photos_jpeg()
     ]
     singles = [_json({"model": model, "input": caption}) for caption in CAPTIONS]
@@ -190,11 +230,42 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _raw_in_child(queue: Any, *args: Any) -> None:
+    queue.put(raw_throughput(*args))
+
+
+def isolated_raw(
+    model_dir: Path, runtime: str, precision: str, cache: Path, seconds: float
+) -> dict[str, float]:
+    """The raw measurement in a fresh process: an earlier runtime's idle thread pools must not
+    compete with this one (ONNX Runtime's workers spin, for instance)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    child = context.Process(target=_raw_in_child, args=(queue, model_dir, runtime, precision, cache, seconds))
+    child.start()
+    result: dict[str, float] = queue.get(timeout=1800)
+    child.join()
+    return result
+
+
 def run_config(model_dir: Path, cache: Path, config: str, seconds: float) -> dict[str, object]:
     runtime, precision = config.split(":")
-    raw = raw_throughput(model_dir, runtime, precision, cache, seconds)
-    args = ["--model", f"bench={model_dir}", "--runtime", runtime, "--precision", precision, "--models-dir", str(cache)]
-    with running_server(args, env={"OMNIEMBED_LOG_LEVEL": "warning", "OMNIEMBED_RUNTIME": runtime}, timeout=900) as server:
+    raw = isolated_raw(model_dir, runtime, precision, cache, seconds)
+    args = [
+        "--model",
+        f"bench={model_dir}",
+        "--runtime",
+        runtime,
+        "--precision",
+        precision,
+        "--models-dir",
+        str(cache),
+    ]
+    with running_server(
+        args, env={"OMNIEMBED_LOG_LEVEL": "warning", "OMNIEMBED_RUNTIME": runtime}, timeout=900
+    ) as server:
         served = server_throughput(server.url, seconds)
         served["rss"] = peak_rss_mb(server.process.pid)
     return {"config": config, "raw": raw, "server": served}
@@ -228,8 +299,20 @@ def peer(model_dir: Path, seconds: float) -> str:
     from tests.support.server import free_port
 
     port = free_port()
-    command = [sys.executable, "-m", "infinity_emb", "v2", "--model-id", str(model_dir), "--port", str(port),
-               "--served-model-name", "bench", "--host", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-m",
+        "infinity_emb",
+        "v2",
+        "--model-id",
+        str(model_dir),
+        "--port",
+        str(port),
+        "--served-model-name",
+        "bench",
+        "--host",
+        "127.0.0.1",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     try:
         url = f"http://127.0.0.1:{port}"
@@ -246,7 +329,9 @@ def peer(model_dir: Path, seconds: float) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--configs", nargs="+", default=CONFIGS)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "omniembed-bench")

@@ -13,6 +13,11 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # Parity tests compare the torch path with the reference libraries; runtime tests pick runtimes
 # explicitly. Subprocess servers inherit this too.
 os.environ["OMNIEMBED_RUNTIME"] = "torch"
+# Never touch the user's cache or data: collections and converted models go to temp directories.
+import tempfile
+
+os.environ["OMNIEMBED_DATA_DIR"] = tempfile.mkdtemp(prefix="omniembed-test-data-")
+os.environ["OMNIEMBED_MODELS_DIR"] = tempfile.mkdtemp(prefix="omniembed-test-models-")
 
 from collections.abc import AsyncIterator
 from pathlib import Path

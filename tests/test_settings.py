@@ -29,6 +29,7 @@ def test_omniembed_env_vars(monkeypatch):
 def test_seed_env_vars(monkeypatch):
     monkeypatch.delenv("OMNIEMBED_MODELS", raising=False)
     monkeypatch.delenv("OMNIEMBED_RUNTIME", raising=False)
+    monkeypatch.delenv("OMNIEMBED_MODELS_DIR", raising=False)
     monkeypatch.setenv("EMBEDDING_MODEL_NAME", "CLIP/clip-vit-b-16")
     monkeypatch.setenv("EMBEDDING_DEVICE", "CPU")
     monkeypatch.setenv("EMBEDDING_USE_OV", "true")

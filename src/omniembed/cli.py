@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     embed.add_argument("--precision", choices=["fp32", "bf16", "int8"])
 
     commands.add_parser("models", help="list the model catalog")
+    from omniembed.retrieval.cli import add_commands
+
+    add_commands(commands)
     return parser
 
 
@@ -134,7 +137,9 @@ def _models(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handlers = {"serve": _serve, "embed": _embed, "models": _models}
+    from omniembed.retrieval.cli import run_index, run_search
+
+    handlers = {"serve": _serve, "embed": _embed, "models": _models, "index": run_index, "search": run_search}
     handler = handlers[args.command]
     try:
         return int(handler(args))

@@ -79,6 +79,10 @@ class Embedder:
     def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
+    def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine that uses `self.engine` on the embedder's own event loop."""
+        return self._run(coroutine)
+
     @property
     def spec(self) -> ModelSpec:
         return self.engine.runner(self.model).spec

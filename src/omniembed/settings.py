@@ -106,6 +106,16 @@ class Settings(BaseSettings):
     url_fetch_timeout_s: float = Field(default=10.0, gt=0)
     url_fetch_max_redirects: int = Field(default=3, ge=0, le=10)
 
+    # Retrieval ------------------------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path.home() / ".local" / "share" / "omniembed",
+        description="Where embedded (Qdrant Edge) collections live.",
+    )
+    store: str | None = Field(
+        default=None, description="http(s) URL of a Qdrant server or cluster; unset = embedded."
+    )
+    store_api_key: str | None = None
+
     # Video ----------------------------------------------------------------------------------
     video_max_duration_s: float = Field(default=600.0, gt=0)
     video_max_frames: int = Field(default=64, ge=1)

@@ -48,6 +48,19 @@ SAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
         "/api/predict/file",
         {"files": {"predict_file": ("c.jpg", JPEG, "image/jpeg")}},
     ),
+    ("POST", "/v1/collections"): ("/v1/collections", {"json": {"name": "auth-new", "model": "minilm"}}),
+    ("GET", "/v1/collections"): ("/v1/collections", {}),
+    ("GET", "/v1/collections/{name}"): ("/v1/collections/auth-kept", {}),
+    ("DELETE", "/v1/collections/{name}"): ("/v1/collections/auth-doomed", {}),
+    ("POST", "/v1/collections/{name}/items"): (
+        "/v1/collections/auth-kept/items",
+        {"json": {"items": [{"id": "a", "text": "hello"}]}},
+    ),
+    ("DELETE", "/v1/collections/{name}/items/{item_id:path}"): ("/v1/collections/auth-kept/items/a", {}),
+    ("POST", "/v1/collections/{name}/search"): (
+        "/v1/collections/auth-kept/search",
+        {"json": {"query": {"text": "hello"}}},
+    ),
     ("GET", "/openapi.json"): ("/openapi.json", {}),
     ("GET", "/docs"): ("/docs", {}),
     ("GET", "/docs/oauth2-redirect"): ("/docs/oauth2-redirect", {}),
@@ -64,6 +77,13 @@ async def secured(engine, app_settings):
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=60
     ) as http:
+        for name in ("auth-kept", "auth-doomed"):
+            created = await http.post(
+                "/v1/collections",
+                json={"name": name, "model": "minilm"},
+                headers={"Authorization": f"Bearer {KEY}"},
+            )
+            assert created.status_code == 201, created.text
         yield app, http
 
 

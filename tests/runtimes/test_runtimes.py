@@ -133,6 +133,7 @@ def test_seed_openvino_settings_choose_the_runtime_and_directory(monkeypatch, tm
     from omniembed.settings import Settings
 
     monkeypatch.delenv("OMNIEMBED_RUNTIME", raising=False)
+    monkeypatch.delenv("OMNIEMBED_MODELS_DIR", raising=False)
     monkeypatch.setenv("EMBEDDING_USE_OV", "true")
     monkeypatch.setenv("EMBEDDING_OV_MODELS_DIR", str(tmp_path))
     [request] = load_requests(Settings(models=["all-MiniLM-L6-v2"]))

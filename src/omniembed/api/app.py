@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from omniembed import __version__
 from omniembed.api.auth import ApiKeyMiddleware, load_keys
 from omniembed.api.cohere.router import router as cohere_router
+from omniembed.api.collections.router import router as collections_router
 from omniembed.api.errors import install_error_handlers
 from omniembed.api.middleware import RequestLifecycleMiddleware
 from omniembed.api.openai.router import router as openai_router
@@ -46,6 +47,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             yield
         finally:
             services.draining = True
+            services.close()
             if owned:
                 await engine.close()
 
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         mes_router,
         samba_router,
         video_router,
+        collections_router,
     )
     for router in routers:
         app.include_router(router)

@@ -85,7 +85,20 @@ def apply_runtime(adapter: Adapter, request: Any) -> Adapter:
         used.add(runtime)
     label = runtime if used == {runtime} else "+".join(sorted(used))
     adapter.spec = dataclasses.replace(adapter.spec, runtime=label, precision=precision)
+    if used == {runtime}:
+        _release_torch_weights(adapter)
     return adapter
+
+
+def _release_torch_weights(adapter: Adapter) -> None:
+    """Every tower runs compiled: the torch modules are no longer needed, only the tokenizers and
+    pre-processing the towers kept. Dropping them returns their weights' memory."""
+    import gc
+
+    import torch
+
+    adapter.resources = [r for r in adapter.resources if not isinstance(r, torch.nn.Module)]
+    gc.collect()
 
 
 def _freeze(adapter: Adapter) -> None:

@@ -30,8 +30,21 @@ logger = logging.getLogger(__name__)
 Runner = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
+def _released(*args: Any) -> Any:
+    raise RuntimeError("this tower runs compiled; its torch weights were released")
+
+
+def _release(base: Tower) -> None:
+    # The torch encode closure is what keeps the model's weights alive.
+    if hasattr(base, "encode"):
+        base.encode = _released
+    if hasattr(base, "model"):
+        base.model = None
+
+
 class CompiledTextTower(TextTower):
     def __init__(self, base: TextTower, run: Runner) -> None:
+        _release(base)
         self.base = base
         self.run = run
         self.max_tokens = base.max_tokens
@@ -54,6 +67,7 @@ class CompiledTextTower(TextTower):
 
 class CompiledImageTower(ImageTower):
     def __init__(self, base: ImageTower, run: Runner) -> None:
+        _release(base)
         self.base = base
         self.preprocessor = base.preprocessor
         self.run = run
@@ -137,7 +151,7 @@ def export_onnx(spec: ExportSpec, target: Path) -> Path:
         with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", torch.jit.TracerWarning)
-            warnings.filterwarnings("ignore", message=".*aten::index.*")
+            warnings.simplefilter("ignore", UserWarning)  # exporter internals (constant folding notes)
             torch.onnx.export(
                 spec.module.eval(),
                 tensors,

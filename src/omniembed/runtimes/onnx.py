@@ -22,6 +22,9 @@ def onnx_runner(export: Callable[[], Path], folder: Path, precision: str) -> Run
         quantize_dynamic(str(source), str(path), weight_type=QuantType.QInt8)
     options = ort.SessionOptions()
     options.intra_op_num_threads = os.cpu_count() or 1
+    # Idle workers must not spin: pre-processing and HTTP share these cores with inference.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.enable_cpu_mem_arena = False
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     model = str(path if path is not None else source)
     session = ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])

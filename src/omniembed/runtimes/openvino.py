@@ -77,6 +77,7 @@ def _ir(
         batches = [{n: b[n] for n in inputs} for b in calibration()]
         logger.info("int8: calibrating on %d batches", len(batches))
         keep = feed_forward_down_projections(model) if keep_ffn_fp32 else []
+        nncf.set_log_level(logging.ERROR)  # its per-layer INFO lines would flood the server log
         model = nncf.quantize(
             model,
             nncf.Dataset(batches),

@@ -1,0 +1,1 @@
+"""`/v1/collections`: create, list, add items, delete, and search cross-modal collections."""

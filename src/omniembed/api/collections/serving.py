@@ -1,0 +1,55 @@
+"""Translate collection requests into the retrieval service's calls and back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omniembed.api.collections.protocol import AddItemsRequest, ItemBody, SearchRequest
+from omniembed.api.inputs import check_count, text_item
+from omniembed.media.payload import parse_media_reference
+from omniembed.retrieval.schema import CollectionConfig, ItemModality
+from omniembed.retrieval.service import CollectionItem, CollectionService
+from omniembed.settings import Settings
+
+
+def collection_body(config: CollectionConfig, count: int) -> dict[str, Any]:
+    return {**config.public(), "count": count}
+
+
+def to_item(body: ItemBody, settings: Settings, param: str) -> CollectionItem:
+    if body.text is not None:
+        text = text_item(body.text, settings, f"{param}.text").text
+        return CollectionItem(id=body.id, modality="text", text=text, metadata=body.metadata)
+    modality: ItemModality = "image" if body.image is not None else "video"
+    value = body.image if body.image is not None else body.video
+    assert value is not None
+    media = parse_media_reference(value, kind=modality, param=f"{param}.{modality}")
+    return CollectionItem(id=body.id, modality=modality, media=media, metadata=body.metadata)
+
+
+async def add(
+    service: CollectionService, name: str, body: AddItemsRequest, settings: Settings
+) -> dict[str, Any]:
+    check_count(len(body.items), settings, "items")
+    items = [to_item(item, settings, f"items[{i}]") for i, item in enumerate(body.items)]
+    added = await service.add(name, items, model=body.model)
+    _, count = await service.describe(name)
+    return {"added": added, "count": count}
+
+
+async def search(service: CollectionService, name: str, body: SearchRequest) -> dict[str, Any]:
+    image = (
+        parse_media_reference(body.query.image, kind="image", param="query.image")
+        if body.query.image
+        else None
+    )
+    hits = await service.search(
+        name,
+        text=body.query.text,
+        image=image,
+        top_k=body.top_k,
+        mode=body.mode,
+        filter=dict(body.filter),
+        modalities=tuple(body.modality),
+    )
+    return {"object": "search", "mode": body.mode, "hits": [hit.public() for hit in hits]}

@@ -1,0 +1,137 @@
+"""`omniembed index PATH --collection NAME` and `omniembed search NAME "query"`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any
+
+from omniembed.errors import NotFoundError, OmniEmbedError
+
+
+def add_commands(commands: Any) -> None:
+    index = commands.add_parser(
+        "index", help="index a folder (text, Markdown, PDF, images, videos) into a collection"
+    )
+    index.add_argument("path", type=Path)
+    index.add_argument("--collection", "-c", required=True)
+    index.add_argument(
+        "--model", "-m", help="embedding model of a new collection (default: omniembed/starter)"
+    )
+    index.add_argument("--quantization", choices=["none", "int8", "binary"], default="none")
+    index.add_argument("--ocr", action="store_true", help="read text in images for keyword search")
+    index.add_argument("--chunk-words", type=int, default=200)
+    index.add_argument("--overlap-words", type=int, default=40)
+    _store_flags(index)
+
+    search = commands.add_parser("search", help="search a collection and print a table")
+    search.add_argument("collection")
+    search.add_argument("query", nargs="?")
+    search.add_argument("--image", type=Path, help="query image (alone or with the text)")
+    search.add_argument("--top-k", "-k", type=int, default=10)
+    search.add_argument("--mode", choices=["dense", "keyword", "hybrid"], default="hybrid")
+    _store_flags(search)
+
+
+def _store_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", type=Path, help="embedded store location (OMNIEMBED_DATA_DIR)")
+    parser.add_argument("--store", help="http(s) URL of a Qdrant server instead of the embedded store")
+    parser.add_argument("--device")
+    parser.add_argument("--runtime", choices=["auto", "torch", "onnx", "openvino"])
+
+
+def _settings(args: argparse.Namespace, model: str | None) -> Any:
+    from omniembed.settings import Settings
+
+    overrides = {k: v for k, v in vars(args).items() if k in Settings.model_fields and v is not None}
+    return Settings(**{**overrides, "models": [model] if model else []})
+
+
+def _existing_model(args: argparse.Namespace) -> str | None:
+    from omniembed.retrieval import open_store
+
+    store = open_store(_settings(args, None))
+    try:
+        config = store.config(args.collection)
+        return config.model if config else None
+    finally:
+        store.close()
+
+
+def run_index(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from omniembed.embedder import Embedder
+    from omniembed.retrieval.ingest import IndexReport, index_file, source_name, supported, walk
+    from omniembed.retrieval.service import CollectionService
+
+    logging.basicConfig(level=logging.WARNING)
+    existing = _existing_model(args)
+    if existing and args.model and args.model != existing:
+        raise OmniEmbedError(
+            f"Collection '{args.collection}' uses {existing}; it cannot take {args.model} embeddings."
+        )
+    settings = _settings(args, existing or args.model)
+    from omniembed.retrieval import open_store
+
+    with Embedder(settings.served_models()[0], settings=settings) as embedder:
+        service = CollectionService(embedder.engine, open_store(settings))
+        try:
+            if not existing:
+                embedder.run(service.create(args.collection, None, args.quantization, args.ocr))
+            report = IndexReport()
+            root = args.path.resolve()
+            files = list(walk(root))
+            for path in tqdm(files, desc=f"indexing into {args.collection}", unit="file"):
+                if not supported(path):
+                    report.ignored.append(str(path))
+                    continue
+                try:
+                    source = source_name(root, path)
+                    job = index_file(
+                        service, args.collection, path, source, report, args.chunk_words, args.overlap_words
+                    )
+                    embedder.run(job)
+                except OmniEmbedError as error:
+                    report.failed[str(path)] = error.message
+            total = embedder.run(service.describe(args.collection))[1]
+        finally:
+            service.store.close()
+    print(
+        f"{report.indexed_files} files indexed ({report.items} items), {report.unchanged} unchanged, "
+        f"{len(report.ignored)} unsupported, {len(report.failed)} failed; "
+        f"collection '{args.collection}' holds {total} items."
+    )
+    for path, message in report.failed.items():
+        print(f"  failed: {path}: {message}")
+    return 0 if not report.failed else 1
+
+
+def run_search(args: argparse.Namespace) -> int:
+    from omniembed.embedder import Embedder
+    from omniembed.media.payload import MediaReference
+    from omniembed.retrieval import open_store
+    from omniembed.retrieval.service import CollectionService
+
+    logging.basicConfig(level=logging.WARNING)
+    model = _existing_model(args)
+    if model is None:
+        raise NotFoundError(f"Collection '{args.collection}' does not exist.")
+    settings = _settings(args, model)
+    image = MediaReference(data=args.image.read_bytes()) if args.image else None
+    with Embedder(model, settings=settings) as embedder:
+        service = CollectionService(embedder.engine, open_store(settings))
+        try:
+            hits = embedder.run(
+                service.search(
+                    args.collection, text=args.query, image=image, top_k=args.top_k, mode=args.mode
+                )
+            )
+        finally:
+            service.store.close()
+    print(f"{'#':>3}  {'score':>8}  {'modality':8}  {'id':40}  text")
+    for rank, hit in enumerate(hits, 1):
+        snippet = " ".join((hit.text or "").split())[:70]
+        print(f"{rank:>3}  {hit.score:8.4f}  {hit.modality:8}  {hit.id[:40]:40}  {snippet}")
+    return 0

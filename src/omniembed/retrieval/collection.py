@@ -1,0 +1,129 @@
+"""The Python API of collections: `Collection.create(...).add(...)`, `.search(...)`.
+
+from omniembed import Embedder
+from omniembed.retrieval import Collection
+
+embedder = Embedder("omniembed/starter")
+photos = Collection.create("photos", embedder, data_dir="./data")
+photos.add([{"id": "cat", "image": "cat.jpg"}, {"id": "note", "text": "feed the cat at 6"}])
+photos.search(text="a photo of a cat", top_k=3)
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from omniembed.embedder import Embedder
+from omniembed.errors import InvalidInputError
+from omniembed.media.payload import MediaReference
+from omniembed.retrieval import open_store
+from omniembed.retrieval.schema import CollectionConfig, Hit, ItemModality, SearchMode
+from omniembed.retrieval.service import CollectionItem, CollectionService
+
+
+def _media(value: Image.Image | bytes | str | Path) -> MediaReference:
+    if isinstance(value, Image.Image):
+        buffer = io.BytesIO()
+        value.save(buffer, format="PNG")  # lossless: OCR and the embedding see exactly this image
+        return MediaReference(data=buffer.getvalue())
+    if isinstance(value, bytes):
+        return MediaReference(data=value)
+    text = str(value)
+    if text.startswith(("http://", "https://")):
+        return MediaReference(url=text)
+    return MediaReference(data=Path(text).read_bytes())
+
+
+def item_from(mapping: Mapping[str, Any]) -> CollectionItem:
+    kinds = [kind for kind in ("text", "image", "video") if mapping.get(kind) is not None]
+    if len(kinds) != 1 or not mapping.get("id"):
+        raise InvalidInputError("Each item needs an 'id' and exactly one of 'text', 'image' or 'video'.")
+    kind = kinds[0]
+    metadata = dict(mapping.get("metadata") or {})
+    if kind == "text":
+        return CollectionItem(
+            id=str(mapping["id"]), modality="text", text=str(mapping["text"]), metadata=metadata
+        )
+    modality: ItemModality = "image" if kind == "image" else "video"
+    return CollectionItem(
+        id=str(mapping["id"]), modality=modality, media=_media(mapping[kind]), metadata=metadata
+    )
+
+
+class Collection:
+    def __init__(self, service: CollectionService, config: CollectionConfig, embedder: Embedder) -> None:
+        self.service = service
+        self.config = config
+        self.embedder = embedder
+
+    @staticmethod
+    def _service(embedder: Embedder, data_dir: str | Path | None, store: str | None) -> CollectionService:
+        updates: dict[str, Any] = {}
+        if data_dir is not None:
+            updates["data_dir"] = Path(data_dir)
+        if store is not None:
+            updates["store"] = store
+        return CollectionService(embedder.engine, open_store(embedder.settings.model_copy(update=updates)))
+
+    @classmethod
+    def create(
+        cls,
+        name: str,
+        embedder: Embedder,
+        *,
+        quantization: str = "none",
+        ocr: bool = False,
+        data_dir: str | Path | None = None,
+        store: str | None = None,
+    ) -> Collection:
+        service = cls._service(embedder, data_dir, store)
+        config = embedder.run(service.create(name, embedder.model, quantization, ocr))
+        return cls(service, config, embedder)
+
+    @classmethod
+    def open(
+        cls, name: str, embedder: Embedder, *, data_dir: str | Path | None = None, store: str | None = None
+    ) -> Collection:
+        service = cls._service(embedder, data_dir, store)
+        config, _ = embedder.run(service.describe(name))
+        return cls(service, config, embedder)
+
+    def add(self, items: Iterable[Mapping[str, Any]]) -> list[str]:
+        return self.embedder.run(self.service.add(self.config.name, [item_from(i) for i in items]))
+
+    def search(
+        self,
+        text: str | None = None,
+        image: Image.Image | bytes | str | Path | None = None,
+        *,
+        top_k: int = 10,
+        mode: SearchMode = "hybrid",
+        filter: dict[str, Any] | None = None,
+        modalities: tuple[str, ...] = (),
+    ) -> list[Hit]:
+        query_image = _media(image) if image is not None else None
+        return self.embedder.run(
+            self.service.search(
+                self.config.name,
+                text=text,
+                image=query_image,
+                top_k=top_k,
+                mode=mode,
+                filter=filter,
+                modalities=modalities,
+            )
+        )
+
+    def delete(self, *ids: str) -> None:
+        self.embedder.run(self.service.delete_items(self.config.name, list(ids)))
+
+    def count(self) -> int:
+        return self.embedder.run(self.service.describe(self.config.name))[1]
+
+    def close(self) -> None:
+        self.service.store.close()

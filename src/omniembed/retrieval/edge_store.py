@@ -1,0 +1,230 @@
+"""Embedded Qdrant Edge: one shard per collection under `data_dir/collections/<name>/`.
+
+Flush policy: `upsert` and `delete` return only after the shard has flushed (segments and WAL) to
+disk, so every write the API acknowledged survives a crash or a SIGKILL.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import qdrant_edge as qe
+
+from omniembed.errors import ConflictError
+from omniembed.retrieval.schema import CollectionConfig, Hit, StoredPoint, StoreQuery, point_id
+from omniembed.retrieval.store import (
+    DENSE,
+    HNSW_EF_CONSTRUCT,
+    HNSW_M,
+    OVERSAMPLING,
+    PREFETCH_FACTOR,
+    RRF_K,
+    SEARCH_EF,
+    SPARSE,
+    filter_pairs,
+    hit_from_payload,
+)
+
+
+def _quantization(kind: str) -> Any:
+    if kind == "int8":
+        return qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+    if kind == "binary":
+        return qe.BinaryQuantizationConfig(
+            always_ram=True,
+            encoding=qe.BinaryQuantizationEncoding.TwoBits,
+            query_encoding=qe.BinaryQuantizationQueryEncoding.Scalar8Bits,
+        )
+    return None
+
+
+def _filter(query: StoreQuery) -> Any:
+    conditions: list[Any] = []
+    for key, value in filter_pairs(query.filter, query.modalities):
+        match = qe.MatchAny(any=list(value)) if isinstance(value, list) else qe.MatchValue(value=value)  # type: ignore[arg-type]
+        conditions.append(qe.FieldCondition(key=key, match=match))
+    return qe.Filter(must=conditions) if conditions else None
+
+
+class EdgeStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir) / "collections"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._shards: dict[str, Any] = {}
+        self._configs: dict[str, CollectionConfig] = {}
+        self._locks: dict[str, threading.RLock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, name: str) -> threading.RLock:
+        with self._guard:
+            return self._locks.setdefault(name, threading.RLock())
+
+    def create(self, config: CollectionConfig) -> None:
+        folder = self.root / config.name
+        with self._lock(config.name):
+            if (folder / "collection.json").is_file():
+                raise ConflictError(f"Collection '{config.name}' already exists.")
+            vectors = qe.EdgeVectorParams(
+                size=config.dimension,
+                distance=qe.Distance.Cosine,
+                quantization_config=_quantization(config.quantization),
+            )
+            sparse = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
+            shard = qe.EdgeShard.create(
+                str(folder / "shard"),
+                qe.EdgeConfig(
+                    vectors={DENSE: vectors},
+                    sparse_vectors={SPARSE: sparse},
+                    hnsw_config=qe.HnswIndexConfig(
+                        m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000
+                    ),
+                ),
+            )
+            shard.flush()
+            staging = folder / "collection.json.tmp"
+            staging.write_text(json.dumps(config.public()))
+            staging.replace(folder / "collection.json")  # the collection exists once this lands
+            self._shards[config.name], self._configs[config.name] = shard, config
+
+    def config(self, name: str) -> CollectionConfig | None:
+        if name in self._configs:
+            return self._configs[name]
+        path = self.root / name / "collection.json"
+        if not path.is_file():
+            return None
+        config = CollectionConfig(**json.loads(path.read_text()))
+        self._configs[name] = config
+        return config
+
+    def list_configs(self) -> list[CollectionConfig]:
+        return [
+            c
+            for c in (self.config(p.name) for p in sorted(self.root.iterdir()) if p.is_dir())
+            if c is not None
+        ]
+
+    def _shard(self, name: str) -> Any:
+        if name not in self._shards:
+            self._shards[name] = qe.EdgeShard.load(str(self.root / name / "shard"))
+        return self._shards[name]
+
+    def drop(self, name: str) -> bool:
+        with self._lock(name):
+            shard = self._shards.pop(name, None)
+            if shard is not None:
+                shard.close()
+            self._configs.pop(name, None)
+            folder = self.root / name
+            if not folder.exists():
+                return False
+            (folder / "collection.json").unlink(missing_ok=True)  # gone for readers first
+            shutil.rmtree(folder, ignore_errors=True)
+            return True
+
+    def upsert(self, name: str, points: list[StoredPoint]) -> None:
+        edge_points = []
+        for point in points:
+            vector: dict[str, Any] = {DENSE: point.vector}
+            if point.sparse is not None and point.sparse[0]:
+                vector[SPARSE] = qe.SparseVector(indices=point.sparse[0], values=point.sparse[1])
+            edge_points.append(qe.Point(id=point_id(point.id), vector=vector, payload=point.payload))
+        with self._lock(name):
+            shard = self._shard(name)
+            shard.update(qe.UpdateOperation.upsert_points(edge_points))
+            shard.flush()
+
+    def delete(self, name: str, ids: list[str]) -> None:
+        with self._lock(name):
+            shard = self._shard(name)
+            shard.update(qe.UpdateOperation.delete_points([point_id(i) for i in ids]))
+            shard.flush()
+
+    def delete_where(self, name: str, key: str, value: str) -> None:
+        where = qe.Filter(must=[qe.FieldCondition(key=key, match=qe.MatchValue(value=value))])
+        with self._lock(name):
+            shard = self._shard(name)
+            shard.update(qe.UpdateOperation.delete_points_by_filter(where))
+            shard.flush()
+
+    def search(self, name: str, query: StoreQuery) -> list[Hit]:
+        config = self.config(name)
+        assert config is not None
+        quantized = config.quantization != "none"
+        params = qe.SearchParams(
+            hnsw_ef=SEARCH_EF[config.quantization],
+            exact=query.exact,
+            quantization=qe.QuantizationSearchParams(
+                rescore=True, oversampling=OVERSAMPLING[config.quantization]
+            )
+            if quantized
+            else None,
+        )
+        where = _filter(query)
+        dense = qe.Query.Nearest(query.dense, using=DENSE) if query.dense is not None else None
+        sparse = (
+            qe.Query.Nearest(qe.SparseVector(indices=query.sparse[0], values=query.sparse[1]), using=SPARSE)
+            if query.sparse
+            else None
+        )
+        if query.mode == "hybrid" and dense is not None and sparse is not None:
+            depth = query.top_k * PREFETCH_FACTOR
+            request = qe.QueryRequest(
+                limit=query.top_k,
+                prefetches=[
+                    qe.Prefetch(limit=depth, query=dense, filter=where, params=params),
+                    qe.Prefetch(limit=depth, query=sparse, filter=where),
+                ],
+                query=qe.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stub omits Fusion's members
+                with_payload=True,
+            )
+        else:
+            chosen = sparse if query.mode == "keyword" or dense is None else dense
+            if chosen is None:
+                return []
+            request = qe.QueryRequest(
+                limit=query.top_k,
+                query=chosen,
+                filter=where,
+                with_payload=True,
+                params=params if chosen is dense else None,
+            )
+        with self._lock(name):
+            results = self._shard(name).query(request)
+        return [hit_from_payload(result.score, dict(result.payload or {})) for result in results]
+
+    def retrieve(self, name: str, ids: list[str]) -> list[StoredPoint]:
+        with self._lock(name):
+            records = self._shard(name).retrieve(
+                [point_id(i) for i in ids], with_payload=True, with_vector=True
+            )
+        found = []
+        for record in records:
+            vectors = record.vector if isinstance(record.vector, dict) else {}
+            sparse = vectors.get(SPARSE)
+            found.append(
+                StoredPoint(
+                    id=str((record.payload or {}).get("id")),
+                    vector=list(vectors.get(DENSE, [])),
+                    sparse=(list(sparse.indices), list(sparse.values)) if sparse is not None else None,
+                    payload=dict(record.payload or {}),
+                )
+            )
+        return found
+
+    def count(self, name: str) -> int:
+        with self._lock(name):
+            return int(self._shard(name).info().points_count)
+
+    def optimize(self, name: str) -> None:
+        with self._lock(name):
+            self._shard(name).optimize()
+
+    def close(self) -> None:
+        for name, shard in list(self._shards.items()):
+            with self._lock(name):
+                shard.close()
+        self._shards.clear()

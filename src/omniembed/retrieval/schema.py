@@ -1,0 +1,71 @@
+"""The data the retrieval layer stores and answers with, independent of the store behind it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Quantization = Literal["none", "int8", "binary"]
+SearchMode = Literal["dense", "keyword", "hybrid"]
+ItemModality = Literal["text", "image", "video"]
+
+# Point ids in Qdrant are unsigned integers or UUIDs; user ids are arbitrary strings, mapped stably.
+_NAMESPACE = uuid.UUID("6f1c3d0e-2b4a-4c8e-9a51-7d2f0b9e4c11")
+
+
+def point_id(item_id: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, item_id))
+
+
+@dataclass(frozen=True)
+class CollectionConfig:
+    name: str
+    model: str
+    dimension: int
+    quantization: Quantization = "none"
+    ocr: bool = False
+    created: float = field(default_factory=time.time)
+
+    def public(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class StoredPoint:
+    """One item as stored: its dense vector, its BM25 terms (if it has text), and its payload."""
+
+    id: str
+    vector: list[float]
+    sparse: tuple[list[int], list[float]] | None
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoreQuery:
+    dense: list[float] | None
+    sparse: tuple[list[int], list[float]] | None
+    mode: SearchMode
+    top_k: int
+    filter: dict[str, Any]
+    modalities: tuple[str, ...] = ()
+    exact: bool = False
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    score: float
+    modality: str
+    metadata: dict[str, Any]
+    text: str | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "score": self.score,
+            "modality": self.modality,
+            "metadata": self.metadata,
+            "text": self.text,
+        }

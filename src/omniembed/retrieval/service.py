@@ -1,0 +1,227 @@
+"""Collections: embed items with the engine, add BM25 terms (and OCR text), store, and search.
+
+The retrieval layer sits on the engine (never the reverse): items become the engine's neutral
+items, queries are embedded with the collection's own model, and the store does the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from omniembed.engine.engine import Engine
+from omniembed.engine.items import EmbedOptions, ImageInput, InterleavedInput, Item, TextInput, VideoInput
+from omniembed.errors import CapabilityError, InvalidInputError, NotFoundError
+from omniembed.media.fetch import fetch_media
+from omniembed.media.images import decode_image
+from omniembed.media.payload import MediaReference
+from omniembed.models.base import Truncation
+from omniembed.retrieval import ocr
+from omniembed.retrieval.schema import (
+    CollectionConfig,
+    Hit,
+    ItemModality,
+    SearchMode,
+    StoredPoint,
+    StoreQuery,
+)
+from omniembed.retrieval.store import VectorStore
+
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class CollectionItem:
+    id: str
+    modality: ItemModality
+    text: str | None = None
+    media: MediaReference | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    extra_payload: dict[str, Any] = field(default_factory=dict)
+
+
+@functools.cache
+def _bm25() -> Any:
+    import qdrant_edge
+
+    return qdrant_edge.Bm25()
+
+
+def bm25_document(text: str) -> tuple[list[int], list[float]] | None:
+    vector = _bm25().embed_document(text) if text.strip() else None
+    return (list(vector.indices), list(vector.values)) if vector is not None and vector.indices else None
+
+
+def bm25_query(text: str) -> tuple[list[int], list[float]] | None:
+    vector = _bm25().embed_query(text) if text.strip() else None
+    return (list(vector.indices), list(vector.values)) if vector is not None and vector.indices else None
+
+
+class CollectionService:
+    def __init__(self, engine: Engine, store: VectorStore) -> None:
+        self.engine = engine
+        self.store = store
+
+    def _config(self, name: str) -> CollectionConfig:
+        config = self.store.config(name) if NAME.match(name) else None
+        if config is None:
+            raise NotFoundError(f"Collection '{name}' does not exist.", param="name")
+        return config
+
+    async def create(
+        self, name: str, model: str | None, quantization: str = "none", use_ocr: bool = False
+    ) -> CollectionConfig:
+        if not NAME.match(name):
+            raise InvalidInputError(
+                "Collection names are 1-64 letters, digits, '_', '-' or '.'.", param="name"
+            )
+        spec = self.engine.runner(model).spec
+        if use_ocr:
+            if "image" not in spec.modalities:
+                raise CapabilityError(
+                    f"OCR indexes images, and model '{spec.name}' embeds no images.", param="ocr"
+                )
+            await asyncio.to_thread(ocr.available)
+        config = CollectionConfig(
+            name=name,
+            model=spec.name,
+            dimension=spec.dimension,
+            quantization=quantization,  # type: ignore[arg-type]
+            ocr=use_ocr,
+        )
+        await asyncio.to_thread(self.store.create, config)
+        return config
+
+    async def describe(self, name: str) -> tuple[CollectionConfig, int]:
+        config = self._config(name)
+        return config, await asyncio.to_thread(self.store.count, name)
+
+    async def list_configs(self) -> list[CollectionConfig]:
+        return await asyncio.to_thread(self.store.list_configs)
+
+    async def drop(self, name: str) -> None:
+        self._config(name)
+        await asyncio.to_thread(self.store.drop, name)
+
+    async def delete_items(self, name: str, ids: list[str]) -> None:
+        self._config(name)
+        await asyncio.to_thread(self.store.delete, name, ids)
+
+    async def delete_where(self, name: str, key: str, value: str) -> None:
+        self._config(name)
+        await asyncio.to_thread(self.store.delete_where, name, key, value)
+
+    async def retrieve(self, name: str, ids: list[str]) -> list[StoredPoint]:
+        self._config(name)
+        return await asyncio.to_thread(self.store.retrieve, name, ids)
+
+    def _check_model(self, config: CollectionConfig, model: str | None) -> None:
+        if model is None:
+            return
+        if self.engine.runner(model).spec.name != config.model:
+            raise InvalidInputError(
+                f"Collection '{config.name}' holds {config.model} embeddings ({config.dimension}-d); "
+                f"items cannot be embedded with '{model}'.",
+                param="model",
+            )
+
+    async def add(self, name: str, items: list[CollectionItem], model: str | None = None) -> list[str]:
+        config = self._config(name)
+        self._check_model(config, model)
+        if not items:
+            raise InvalidInputError("No items to add.", param="items")
+        if len({item.id for item in items}) != len(items):
+            raise InvalidInputError("Item ids must be unique within a request.", param="items")
+        items = [await self._with_bytes(item) for item in items]
+        neutral = [_neutral(item) for item in items]
+        options = EmbedOptions(input_type="search_document", truncation=Truncation.CHUNK)
+        result = await self.engine.embed(config.model, neutral, options)
+        ocr_texts = await self._ocr(config, items)
+        points = []
+        for index, item in enumerate(items):
+            searchable = item.text or ocr_texts.get(index) or ""
+            payload = {
+                "id": item.id,
+                "modality": item.modality,
+                "metadata": item.metadata,
+                **item.extra_payload,
+            }
+            if item.text is not None:
+                payload["text"] = item.text
+            if index in ocr_texts:
+                payload["ocr_text"] = ocr_texts[index]
+            vector = [float(v) for v in result.embeddings[index]]
+            points.append(
+                StoredPoint(id=item.id, vector=vector, sparse=bm25_document(searchable), payload=payload)
+            )
+        await asyncio.to_thread(self.store.upsert, name, points)
+        return [item.id for item in items]
+
+    async def _with_bytes(self, item: CollectionItem) -> CollectionItem:
+        """Fetch URL media once, so OCR and the embedding read the same bytes."""
+        if item.media is None or item.media.url is None:
+            return item
+        data = await fetch_media(item.media.url, self.engine.policy.fetch)
+        return dataclasses.replace(item, media=MediaReference(data=data))
+
+    async def _ocr(self, config: CollectionConfig, items: list[CollectionItem]) -> dict[int, str]:
+        if not config.ocr:
+            return {}
+        found: dict[int, str] = {}
+        for index, item in enumerate(items):
+            if item.modality == "image" and item.media is not None and item.media.data is not None:
+                image = decode_image(item.media.data, self.engine.policy.image_limits)
+                found[index] = await asyncio.to_thread(ocr.read_text, image)
+        return found
+
+    async def search(
+        self,
+        name: str,
+        *,
+        text: str | None = None,
+        image: MediaReference | None = None,
+        top_k: int = 10,
+        mode: SearchMode = "hybrid",
+        filter: dict[str, Any] | None = None,
+        modalities: tuple[str, ...] = (),
+    ) -> list[Hit]:
+        config = self._config(name)
+        if not text and image is None:
+            raise InvalidInputError("Give a query text, a query image, or both.", param="query")
+        if mode == "keyword" and not text:
+            raise InvalidInputError("Keyword search needs a query text.", param="mode")
+        dense = None
+        if mode != "keyword":
+            parts: list[Any] = ([TextInput(text)] if text else []) + (
+                [ImageInput(reference=image)] if image else []
+            )
+            query_item: Item = parts[0] if len(parts) == 1 else InterleavedInput(tuple(parts))
+            embedded = await self.engine.embed(
+                config.model, [query_item], EmbedOptions(input_type="search_query")
+            )
+            dense = [float(v) for v in embedded.embeddings[0]]
+        query = StoreQuery(
+            dense=dense,
+            sparse=bm25_query(text or ""),
+            mode=mode,
+            top_k=top_k,
+            filter=filter or {},
+            modalities=modalities,
+        )
+        return await asyncio.to_thread(self.store.search, name, query)
+
+
+def _neutral(item: CollectionItem) -> Item:
+    if item.modality == "text":
+        if not item.text or not item.text.strip():
+            raise InvalidInputError(f"Item '{item.id}' has no text.", param="items")
+        return TextInput(item.text)
+    if item.media is None:
+        raise InvalidInputError(f"Item '{item.id}' has no {item.modality}.", param="items")
+    if item.modality == "video":
+        return VideoInput(item.media)
+    return ImageInput(reference=item.media)

@@ -1,0 +1,79 @@
+"""One store interface, two implementations: embedded Qdrant Edge (default) and a Qdrant server or
+cluster through qdrant-client. Both hold, per collection, a named dense vector (`dense`, cosine),
+a BM25 sparse vector (`bm25`, with Qdrant's IDF modifier) and the payload; both answer dense,
+keyword and hybrid (dense + BM25 prefetch fused by Reciprocal Rank Fusion) queries."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from omniembed.retrieval.schema import CollectionConfig, Hit, StoredPoint, StoreQuery
+
+DENSE = "dense"
+SPARSE = "bm25"
+RRF_K = 60
+# Candidates each prefetch brings to the fusion, per requested hit.
+PREFETCH_FACTOR = 4
+# HNSW graph: denser than Qdrant's defaults (16 / 100), chosen by measurement: on 20k random
+# 256-d unit vectors (the hard case: no cluster structure) recall@10 was 0.69 at 16/100 + ef 128,
+# 0.98 at 32/200 + ef 256.
+HNSW_M = 32
+HNSW_EF_CONSTRUCT = 200
+# Per quantization: search breadth (hnsw_ef) and oversampling (candidates re-scored with the
+# original vectors, per requested hit). Binary uses 2-bit codes with 8-bit queries: 1-bit codes
+# stayed under 0.6 recall on that set whatever the oversampling; 2-bit + ef 1024 + 32x reached 0.99.
+SEARCH_EF = {"none": 256, "int8": 256, "binary": 1024}
+OVERSAMPLING = {"int8": 2.0, "binary": 32.0}
+
+
+class VectorStore(Protocol):
+    def create(self, config: CollectionConfig) -> None: ...
+
+    def config(self, name: str) -> CollectionConfig | None: ...
+
+    def list_configs(self) -> list[CollectionConfig]: ...
+
+    def drop(self, name: str) -> bool: ...
+
+    def upsert(self, name: str, points: list[StoredPoint]) -> None:
+        """Returns once the points are durable on disk (or acknowledged by the server)."""
+
+    def delete(self, name: str, ids: list[str]) -> None: ...
+
+    def delete_where(self, name: str, key: str, value: str) -> None:
+        """Delete every point whose payload `key` equals `value` (e.g. all chunks of one file)."""
+
+    def search(self, name: str, query: StoreQuery) -> list[Hit]: ...
+
+    def retrieve(self, name: str, ids: list[str]) -> list[StoredPoint]: ...
+
+    def count(self, name: str) -> int: ...
+
+    def optimize(self, name: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def hit_from_payload(score: float, payload: dict) -> Hit:
+    return Hit(
+        id=str(payload.get("id")),
+        score=float(score),
+        modality=str(payload.get("modality", "")),
+        metadata=dict(payload.get("metadata") or {}),
+        text=payload.get("text") or payload.get("ocr_text"),
+    )
+
+
+Scalar = str | int | bool
+
+
+def filter_pairs(
+    filters: dict[str, Any], modalities: tuple[str, ...]
+) -> list[tuple[str, Scalar | list[Scalar]]]:
+    """The neutral filter as (payload key, value or list of values) pairs, ANDed together."""
+    pairs: list[tuple[str, Scalar | list[Scalar]]] = [
+        (f"metadata.{key}", value) for key, value in filters.items()
+    ]
+    if modalities:
+        pairs.append(("modality", list(modalities)))
+    return pairs
