@@ -280,8 +280,9 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         raw, srv = row["raw"], row["server"]
         lines.append(
-            f"| {row['config']} | {raw['images']:.1f} | {srv['images']:.1f} | {srv['images'] / raw['images']:.2f} | "
-            f"{srv['image_p50']:.0f}/{srv['image_p99']:.0f} | {raw['texts']:.0f} | {srv['texts_single']:.0f} | "
+            f"| {row['config']} | {raw['images']:.1f} | {srv['images']:.1f} | "
+            f"{srv['images'] / raw['images']:.2f} | {srv['image_p50']:.0f}/{srv['image_p99']:.0f} | "
+            f"{raw['texts']:.0f} | {srv['texts_single']:.0f} | "
             f"{srv['single_p50']:.0f}/{srv['single_p99']:.0f} | {srv['texts_batched']:.0f} | "
             f"{srv['texts_batched'] / raw['texts']:.2f} | {srv['rss']:.0f} |"
         )

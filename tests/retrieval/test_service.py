@@ -81,13 +81,13 @@ async def test_collection_is_bound_to_its_model(service):
     await service.add("bound", [text("x", "hello")], model="minilm")
     with pytest.raises(InvalidInputError):
         await service.add("bound", [text("y", "a"), text("y", "b")])
-    with pytest.raises(InvalidInputError, match="(?i)keyword"):
+    with pytest.raises(InvalidInputError, match=r"(?i)keyword"):
         await service.search("bound", image=MediaReference(data=encode(photo())), mode="keyword")
 
 
 CORPUS = {
     "paris": "The Eiffel Tower is a wrought-iron lattice tower in Paris, completed in 1889.",
-    "photosynthesis": "Photosynthesis lets plants turn sunlight, water and carbon dioxide into sugar and oxygen.",
+    "photosynthesis": "Photosynthesis lets plants turn sunlight, water and CO2 into sugar and oxygen.",
     "python": "Python is a programming language known for its readable syntax and large standard library.",
     "everest": "Mount Everest is Earth's highest mountain above sea level, in the Himalayas.",
     "coffee": "Espresso is brewed by forcing hot water through finely ground coffee beans.",
