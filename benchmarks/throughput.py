@@ -15,6 +15,8 @@ measures, in one run:
 It prints a Markdown table with the server/raw ratio. Client and server share this machine's
 cores, so the server's numbers include the load generator's cost. Run by hand; not part of CI.
 With `infinity_emb` installed, `--peer` runs the same text and image loads against it.
+`--model omniembed/starter` (or any catalog id or directory) measures that model instead of the
+random ViT-B/32.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def photos_jpeg() -> list[bytes]:
 
 
 def raw_throughput(
-    model_dir: Path, runtime: str, precision: str, cache: Path, seconds: float
+    model_dir: Path | str, runtime: str, precision: str, cache: Path, seconds: float
 ) -> dict[str, float]:
     adapter = load_adapter(
         resolve(str(model_dir), runtime=runtime, runtime_explicit=True, precision=precision, models_dir=cache)
@@ -235,7 +237,7 @@ def _raw_in_child(queue: Any, *args: Any) -> None:
 
 
 def isolated_raw(
-    model_dir: Path, runtime: str, precision: str, cache: Path, seconds: float
+    model_dir: Path | str, runtime: str, precision: str, cache: Path, seconds: float
 ) -> dict[str, float]:
     """The raw measurement in a fresh process: an earlier runtime's idle thread pools must not
     compete with this one (ONNX Runtime's workers spin, for instance)."""
@@ -250,7 +252,7 @@ def isolated_raw(
     return result
 
 
-def run_config(model_dir: Path, cache: Path, config: str, seconds: float) -> dict[str, object]:
+def run_config(model_dir: Path | str, cache: Path, config: str, seconds: float) -> dict[str, object]:
     runtime, precision = config.split(":")
     raw = isolated_raw(model_dir, runtime, precision, cache, seconds)
     args = [
@@ -337,20 +339,24 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "omniembed-bench")
     parser.add_argument("--peer", action="store_true", help="also load infinity-emb if installed")
+    parser.add_argument("--model", help="a catalog id or directory instead of the random ViT-B/32")
     args = parser.parse_args()
-    model_dir = build_model(args.work_dir / "clip-vit-b-32-random")
+    model_dir = args.model or build_model(args.work_dir / "clip-vit-b-32-random")
     cache = args.work_dir / "cache"
     rows = []
     for config in args.configs:
         print(f"running {config} ...", file=sys.stderr, flush=True)
         rows.append(run_config(model_dir, cache, config, args.seconds))
         print(table(rows[-1:]), file=sys.stderr, flush=True)
-    print(f"\n{time.strftime('%Y-%m-%d')} · {os.cpu_count()} cores · {args.seconds:.0f} s per measurement\n")
+    print(
+        f"\n{model_dir} · {time.strftime('%Y-%m-%d')} · {os.cpu_count()} cores · "
+        f"{args.seconds:.0f} s per measurement\n"
+    )
     print(table(rows))
     errors = sum(int(row["server"]["errors"]) for row in rows)
     print(f"\nnon-200 responses during the loads: {errors}")
     if args.peer:
-        print(peer(model_dir, args.seconds))
+        print(peer(Path(model_dir), args.seconds))
     print(f"medians (raw img/s): {statistics.median(r['raw']['images'] for r in rows):.1f}")
 
 

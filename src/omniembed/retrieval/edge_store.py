@@ -32,14 +32,26 @@ from omniembed.retrieval.store import (
 
 def _quantization(kind: str) -> Any:
     if kind == "int8":
-        return qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, always_ram=True)
+        return qe.ScalarQuantizationConfig(type=qe.ScalarType.Int8, quantile=0.99, memory=qe.Memory.Cached)
     if kind == "binary":
         return qe.BinaryQuantizationConfig(
-            always_ram=True,
+            memory=qe.Memory.Cached,
             encoding=qe.BinaryQuantizationEncoding.TwoBits,
             query_encoding=qe.BinaryQuantizationQueryEncoding.Scalar8Bits,
         )
     return None
+
+
+def _dense_params(config: CollectionConfig) -> Any:
+    # Quantized collections search the compact copy in RAM and read full vectors from disk only
+    # to rescore the oversampled candidates: that is where quantization saves memory.
+    quantized = config.quantization != "none"
+    return qe.EdgeVectorParams(
+        size=config.dimension,
+        distance=qe.Distance.Cosine,
+        quantization_config=_quantization(config.quantization),
+        memory=qe.Memory.Cold if quantized else qe.Memory.Cached,
+    )
 
 
 def _filter(query: StoreQuery) -> Any:
@@ -68,16 +80,11 @@ class EdgeStore:
         with self._lock(config.name):
             if (folder / "collection.json").is_file():
                 raise ConflictError(f"Collection '{config.name}' already exists.")
-            vectors = qe.EdgeVectorParams(
-                size=config.dimension,
-                distance=qe.Distance.Cosine,
-                quantization_config=_quantization(config.quantization),
-            )
             sparse = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
             shard = qe.EdgeShard.create(
                 str(folder / "shard"),
                 qe.EdgeConfig(
-                    vectors={DENSE: vectors},
+                    vectors={DENSE: _dense_params(config)},
                     sparse_vectors={SPARSE: sparse},
                     hnsw_config=qe.HnswIndexConfig(
                         m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000

@@ -76,6 +76,8 @@ class ServerStore:
             size=config.dimension,
             distance=models.Distance.COSINE,
             quantization_config=_quantization(config.quantization),
+            on_disk=config.quantization
+            != "none",  # rescoring reads originals; the search uses the copy in RAM
         )
         self.client.create_collection(
             config.name,
