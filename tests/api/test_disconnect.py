@@ -48,9 +48,20 @@ async def test_disconnect_drops_queued_items(tiny_clip_dir):
         async def send(message: dict) -> None:
             sent.append(message)
 
-        scope = {"type": "http", "method": "POST", "path": "/v1/embeddings", "raw_path": b"/v1/embeddings",
-                 "query_string": b"", "headers": [(b"content-type", b"application/json")], "http_version": "1.1",
-                 "scheme": "http", "server": ("t", 80), "client": ("127.0.0.1", 1), "root_path": "", "app": app}
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": "/v1/embeddings",
+            "raw_path": b"/v1/embeddings",
+            "query_string": b"",
+            "headers": [(b"content-type", b"application/json")],
+            "http_version": "1.1",
+            "scheme": "http",
+            "server": ("t", 80),
+            "client": ("127.0.0.1", 1),
+            "root_path": "",
+            "app": app,
+        }
         await app(scope, receive, send)
         return sent
 
