@@ -50,7 +50,9 @@ async def test_overload_answers_429_fast_and_stays_flat(busy_server):
         samples.append(rss_kb(busy_server.process.pid))
         if wave >= 3:  # the first waves warm the allocator up to its working size
             results += outcome
-    # RSS moves by a few tens of MB as the allocator hands memory back; a leak would climb per wave.
+    # The allocator steps RSS by up to ~100 MB once (arena and thread-pool growth; seen at any of the
+    # first waves on a 2-core CI machine), so one step is allowed. A leak of more than ~1.6 MB per
+    # request over the 100 measured requests would still exceed the bound.
     growth_mb = (max(samples[3:]) - max(samples[:3])) / 1024
     statuses = [status for status, _, _ in results]
     assert all(status in (200, 429) for status in statuses), statuses
@@ -59,7 +61,7 @@ async def test_overload_answers_429_fast_and_stays_flat(busy_server):
         if status == 429:
             assert retry_after is not None and int(retry_after) >= 1
             assert seconds < 2.0, f"a refusal took {seconds:.2f}s"
-    assert growth_mb < 64, f"RSS grew {growth_mb:.1f} MB"
+    assert growth_mb < 160, f"RSS grew {growth_mb:.1f} MB; samples (kB) {samples}"
     assert busy_server.process.poll() is None
 
 
