@@ -45,8 +45,6 @@ def load(request: LoadRequest) -> Adapter:
         return projected.mean(dim=1)
 
     context = int(model.config.qformer_config.max_position_embeddings)
-    if request.entry is not None and request.entry.context_length:
-        context = min(context, request.entry.context_length)
     return build_dual_encoder(
         request,
         model,

@@ -17,10 +17,7 @@ def load(request: LoadRequest) -> Adapter:
     model = ChineseCLIPModel.from_pretrained(request.source, dtype=dtype, **kwargs).eval().to(device)
     tokenizer = AutoTokenizer.from_pretrained(request.source, **kwargs)
     processor = AutoImageProcessor.from_pretrained(request.source, **kwargs)
-    # Chinese-CLIP was trained on 52-token texts; the catalog says so where the config cannot.
     context = model.config.text_config.max_position_embeddings
-    if request.entry is not None and request.entry.context_length:
-        context = min(context, request.entry.context_length)
     return build_dual_encoder(
         request,
         model,

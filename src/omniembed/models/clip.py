@@ -95,6 +95,10 @@ def build_dual_encoder(
     image_tower: ImageTower | None = None,
 ) -> Adapter:
     """The shared shape of CLIP-like models: a tokenizer-fed text tower and a pixel-fed image tower."""
+    # Some models were trained on shorter texts than their position table allows (Chinese-CLIP: 52
+    # of 512); the catalog says so where the config cannot.
+    if request.entry is not None and request.entry.context_length:
+        max_text_tokens = min(max_text_tokens, request.entry.context_length)
     windows = TokenWindows(tokenizer, max_text_tokens, pad_to_max_length=pad_to_max_length)
     if image_tower is None:
         preprocessor = (
