@@ -27,6 +27,7 @@ from omniembed.retrieval.store import (
     SPARSE,
     filter_pairs,
     hit_from_payload,
+    query_plan,
 )
 
 
@@ -177,7 +178,10 @@ class EdgeStore:
             if query.sparse
             else None
         )
-        if query.mode == "hybrid" and dense is not None and sparse is not None:
+        plan = query_plan(query)
+        if plan == "nothing":
+            return []
+        if plan == "hybrid":
             depth = query.top_k * PREFETCH_FACTOR
             request = qe.QueryRequest(
                 limit=query.top_k,
@@ -189,15 +193,12 @@ class EdgeStore:
                 with_payload=True,
             )
         else:
-            chosen = sparse if query.mode == "keyword" or dense is None else dense
-            if chosen is None:
-                return []
             request = qe.QueryRequest(
                 limit=query.top_k,
-                query=chosen,
+                query=dense if plan == "dense" else sparse,
                 filter=where,
                 with_payload=True,
-                params=params if chosen is dense else None,
+                params=params if plan == "dense" else None,
             )
         with self._lock(name):
             results = self._shard(name).query(request)

@@ -24,6 +24,7 @@ from omniembed.retrieval.store import (
     SPARSE,
     filter_pairs,
     hit_from_payload,
+    query_plan,
 )
 
 REGISTRY = "omniembed_collections"
@@ -136,7 +137,10 @@ class ServerStore:
         sparse = (
             models.SparseVector(indices=query.sparse[0], values=query.sparse[1]) if query.sparse else None
         )
-        if query.mode == "hybrid" and query.dense is not None and sparse is not None:
+        plan = query_plan(query)
+        if plan == "nothing":
+            return []
+        if plan == "hybrid":
             depth = query.top_k * PREFETCH_FACTOR
             response = self.client.query_points(
                 name,
@@ -148,9 +152,7 @@ class ServerStore:
                 limit=query.top_k,
                 with_payload=True,
             )
-        elif query.mode == "keyword" or query.dense is None:
-            if sparse is None:
-                return []
+        elif plan == "keyword":
             response = self.client.query_points(
                 name, query=sparse, using=SPARSE, query_filter=where, limit=query.top_k, with_payload=True
             )

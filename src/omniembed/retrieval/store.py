@@ -5,7 +5,7 @@ keyword and hybrid (dense + BM25 prefetch fused by Reciprocal Rank Fusion) queri
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from omniembed.retrieval.schema import CollectionConfig, Hit, StoredPoint, StoreQuery
 
@@ -77,3 +77,13 @@ def filter_pairs(
     if modalities:
         pairs.append(("modality", list(modalities)))
     return pairs
+
+
+def query_plan(query: StoreQuery) -> Literal["hybrid", "keyword", "dense", "nothing"]:
+    """Which search both stores run for a query: hybrid needs both vectors; without a dense vector
+    (or when asked) keyword; otherwise dense. A keyword search with no terms finds nothing."""
+    if query.mode == "hybrid" and query.dense is not None and query.sparse:
+        return "hybrid"
+    if query.mode == "keyword" or query.dense is None:
+        return "keyword" if query.sparse else "nothing"
+    return "dense"
