@@ -2,6 +2,7 @@
 
     python benchmarks/throughput.py                      # every runtime/precision
     python benchmarks/throughput.py --configs openvino:int8 torch:fp32 --seconds 15
+    python benchmarks/throughput.py --configs openvino:int8:1 openvino:int8:2   # OpenVINO streams
 
 A CLIP with ViT-B/32's architecture (transformers' CLIPConfig defaults: the compute of the real
 model) and random weights is built once with a real CLIP tokenizer. For each configuration it
@@ -111,30 +112,46 @@ def photos_jpeg() -> list[bytes]:
 
 
 def raw_throughput(
-    model_dir: Path | str, runtime: str, precision: str, cache: Path, seconds: float
+    model_dir: Path | str, runtime: str, precision: str, cache: Path, seconds: float, streams: int = 1
 ) -> dict[str, float]:
-    adapter = load_adapter(
-        resolve(str(model_dir), runtime=runtime, runtime_explicit=True, precision=precision, models_dir=cache)
+    request = resolve(
+        str(model_dir),
+        runtime=runtime,
+        runtime_explicit=True,
+        precision=precision,
+        models_dir=cache,
+        openvino_streams=streams,
     )
+    adapter = load_adapter(request)
     image_tower, text_tower = adapter.image, adapter.text
     assert image_tower is not None and text_tower is not None
     photo = Image.open(io.BytesIO(photos_jpeg()[0])).convert("RGB")
     pixels = image_tower.collate([image_tower.preprocess(photo)] * 32)
     windows = [w[0] for w in text_tower.preprocess((CAPTIONS * 2)[:32], Truncation.END)]
     tokens = text_tower.collate(windows)
+    # As many callers as the tower runs passes at once (OpenVINO streams), as the server does.
     return {
-        "images": _rate(lambda: image_tower.forward(pixels), 32, seconds),
-        "texts": _rate(lambda: text_tower.forward(tokens), 32, seconds),
+        "images": _rate(lambda: image_tower.forward(pixels), 32, seconds, image_tower.concurrency),
+        "texts": _rate(lambda: text_tower.forward(tokens), 32, seconds, text_tower.concurrency),
     }
 
 
-def _rate(step, items: int, seconds: float) -> float:
+def _rate(step, items: int, seconds: float, callers: int = 1) -> float:
+    from concurrent.futures import ThreadPoolExecutor
+
     step()  # warm-up
-    done, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds or done < 3:
-        step()
-        done += 1
-    return done * items / (time.perf_counter() - started)
+    started = time.perf_counter()
+
+    def loop() -> int:
+        done = 0
+        while time.perf_counter() - started < seconds or done < 3:
+            step()
+            done += 1
+        return done
+
+    with ThreadPoolExecutor(callers) as pool:
+        total = sum(pool.map(lambda _: loop(), range(callers)))
+    return total * items / (time.perf_counter() - started)
 
 
 async def load(
@@ -237,7 +254,7 @@ def _raw_in_child(queue: Any, *args: Any) -> None:
 
 
 def isolated_raw(
-    model_dir: Path | str, runtime: str, precision: str, cache: Path, seconds: float
+    model_dir: Path | str, runtime: str, precision: str, cache: Path, seconds: float, streams: int
 ) -> dict[str, float]:
     """The raw measurement in a fresh process: an earlier runtime's idle thread pools must not
     compete with this one (ONNX Runtime's workers spin, for instance)."""
@@ -245,7 +262,9 @@ def isolated_raw(
 
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(target=_raw_in_child, args=(queue, model_dir, runtime, precision, cache, seconds))
+    child = context.Process(
+        target=_raw_in_child, args=(queue, model_dir, runtime, precision, cache, seconds, streams)
+    )
     child.start()
     result: dict[str, float] = queue.get(timeout=1800)
     child.join()
@@ -253,9 +272,13 @@ def isolated_raw(
 
 
 def run_config(model_dir: Path | str, cache: Path, config: str, seconds: float) -> dict[str, object]:
-    runtime, precision = config.split(":")
-    raw = isolated_raw(model_dir, runtime, precision, cache, seconds)
+    # runtime:precision[:openvino streams], e.g. openvino:int8:1 for one all-core pass at a time
+    runtime, precision, *rest = config.split(":")
+    streams = int(rest[0]) if rest else 1
+    raw = isolated_raw(model_dir, runtime, precision, cache, seconds, streams)
     args = [
+        "--openvino-streams",
+        str(streams),
         "--model",
         f"bench={model_dir}",
         "--runtime",

@@ -54,6 +54,13 @@ class Settings(BaseSettings):
         description="OpenVINO int8: keep text towers' feed-forward down-projections in fp32 (accuracy); "
         "false roughly doubles int8 text throughput at lower fidelity.",
     )
+    openvino_streams: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="OpenVINO forward passes run at once per tower: 1 runs one pass over every core "
+        "(lowest latency), n runs n passes, 0 lets OpenVINO's throughput hint choose for this CPU.",
+    )
     use_openvino: bool = Field(
         default=False, validation_alias=AliasChoices("use_openvino", "EMBEDDING_USE_OV")
     )

@@ -3,8 +3,9 @@
 Items from concurrent requests queue here as preprocessed features. One loop per tower takes as
 many as fit a cost budget (padded tokens for text, images for image towers), waiting at most a few
 milliseconds for company when the device is idle, and runs collate + forward on the model's own
-device thread, so the event loop never waits on model work. Items whose request was cancelled are
-dropped before the forward pass.
+device threads, so the event loop never waits on model work. A tower that can run several passes
+at once (OpenVINO streams) gets that many batches in flight; the next batch forms while they run.
+Items whose request was cancelled are dropped before the forward pass.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Batcher:
         self._pending: deque[_Entry] = deque()
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
         self.forward_passes = 0
         self.items_forwarded = 0
 
@@ -70,6 +72,8 @@ class Batcher:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        for task in list(self._in_flight):
+            task.cancel()
         while self._pending:
             entry = self._pending.popleft()
             if not entry.future.done():
@@ -83,15 +87,29 @@ class Batcher:
         return [entry.future for entry in entries]
 
     async def _run(self) -> None:
+        slots = asyncio.Semaphore(max(1, self.tower.concurrency))
         while True:
+            await slots.acquire()
             try:
                 batch = await self._next_batch()
-                if batch:
-                    await self._forward(batch)
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep serving: a scheduling bug must not strand every later request
                 logger.exception("batcher loop error")
+                batch = []
+            if not batch:
+                slots.release()
+                continue
+            task = asyncio.get_running_loop().create_task(self._forward(batch))
+            self._in_flight.add(task)
+
+            def finished(done: asyncio.Task[None]) -> None:
+                self._in_flight.discard(done)
+                slots.release()
+                if not done.cancelled() and done.exception() is not None:
+                    logger.error("batch dispatch failed", exc_info=done.exception())
+
+            task.add_done_callback(finished)
 
     async def _next_batch(self) -> list[_Entry]:
         while not self._pending:
@@ -139,6 +157,10 @@ class Batcher:
         loop = asyncio.get_running_loop()
         try:
             rows = await loop.run_in_executor(self._executor, self._collate_and_forward, features)
+        except asyncio.CancelledError:  # stopping: nobody will receive these rows
+            for entry in live:
+                entry.future.cancel()
+            raise
         except Exception as error:  # a broken batch fails its own requests, not the loop
             logger.exception("forward pass failed for a batch of %d", len(live))
             for entry in live:

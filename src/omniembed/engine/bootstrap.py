@@ -74,6 +74,7 @@ def load_requests(settings: Settings) -> list[LoadRequest]:
             runtime_explicit=requested != "auto",
             precision=settings.precision,
             int8_keep_text_ffn=settings.int8_keep_text_ffn,
+            openvino_streams=settings.openvino_streams,
             models_dir=settings.models_dir,
             revision=settings.revision,
             trust_remote_code=settings.trust_remote_code,

@@ -40,10 +40,15 @@ class ModelRunner:
         self.limits = limits
         self.metrics = metrics
         self._preprocess_pool = preprocess_pool
-        # One device thread per model: forward passes of one model never race each other.
-        self._device_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"device-{self.spec.name}")
+        # Device threads per model: one (forward passes never race each other) unless a tower can run
+        # several passes at once (OpenVINO streams), each on its own infer request.
+        towers = adapter.towers()
+        workers = max((tower.concurrency for tower in towers.values()), default=1)
+        self._device_thread = ThreadPoolExecutor(
+            max_workers=max(1, workers), thread_name_prefix=f"device-{self.spec.name}"
+        )
         self.batchers: dict[Modality, Batcher] = {}
-        for modality, tower in adapter.towers().items():
+        for modality, tower in towers.items():
             budget = limits.max_batch_tokens if modality == "text" else limits.max_batch_images
             self.batchers[modality] = Batcher(
                 tower,

@@ -99,6 +99,8 @@ class ExportSpec:
 
 class Tower(ABC):
     modality: ClassVar[Modality]
+    # How many forward passes may run at once (OpenVINO streams); torch towers run one at a time.
+    concurrency: int = 1
 
     def export_spec(self) -> ExportSpec | None:
         """How to export this tower for ONNX Runtime / OpenVINO; None if it cannot be."""

@@ -193,28 +193,34 @@ def compile_tower(tower: Tower, modality: str, request: Any) -> Tower:
     if request.runtime == "onnx":
         from omniembed.runtimes.onnx import onnx_runner
 
-        run = onnx_runner(lambda: export_onnx(spec, onnx_path), folder, request.precision)
+        run, concurrency = onnx_runner(lambda: export_onnx(spec, onnx_path), folder, request.precision), 1
     else:
         from omniembed.runtimes.openvino import openvino_runner
 
-        run = openvino_runner(
+        run, concurrency = openvino_runner(
             lambda: export_onnx(spec, onnx_path),
             folder,
             request.precision,
             lambda: calibration_batches(tower, modality),
             spec.input_names,
             keep_ffn_fp32=modality == "text" and request.int8_keep_text_ffn,
+            streams=request.openvino_streams,
         )
     logger.info(
-        "%s tower of %s runs on %s %s (%s)",
+        "%s tower of %s runs on %s %s, %d at once (%s)",
         modality,
         request.name,
         request.runtime,
         request.precision,
+        concurrency,
         folder,
     )
+    compiled: Tower
     if modality == "text":
         assert isinstance(tower, TextTower)
-        return CompiledTextTower(tower, run)
-    assert isinstance(tower, ImageTower)
-    return CompiledImageTower(tower, run)
+        compiled = CompiledTextTower(tower, run)
+    else:
+        assert isinstance(tower, ImageTower)
+        compiled = CompiledImageTower(tower, run)
+    compiled.concurrency = concurrency
+    return compiled
