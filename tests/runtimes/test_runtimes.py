@@ -128,6 +128,20 @@ def test_runtime_selection_and_precision_rules():
         check_precision("torch", "int8")
 
 
+def test_runtimes_need_the_onnx_exporter(monkeypatch):
+    """Without the `onnx` package no tower can be exported: `auto` must pick torch rather than a
+    runtime whose every export would fail, and asking for one by name says what to install."""
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "onnx" else find_spec(name, *a)
+    )
+    assert select_runtime("auto", "cpu") == "torch"
+    with pytest.raises(ConfigurationError, match=r"omniembed\[openvino\]"):
+        select_runtime("openvino", "cpu")
+
+
 def test_seed_openvino_settings_choose_the_runtime_and_directory(monkeypatch, tmp_path):
     from omniembed.engine.bootstrap import load_requests
     from omniembed.settings import Settings

@@ -28,9 +28,12 @@ PRECISIONS = {
 }
 
 
+# Both compiled runtimes start from a torch.onnx export, which needs the `onnx` package.
+_MODULES = {"onnx": ("onnxruntime", "onnx"), "openvino": ("openvino", "onnx"), "torch": ("torch",)}
+
+
 def installed(runtime: str) -> bool:
-    module = {"onnx": "onnxruntime", "openvino": "openvino", "torch": "torch"}[runtime]
-    return importlib.util.find_spec(module) is not None
+    return all(importlib.util.find_spec(module) is not None for module in _MODULES[runtime])
 
 
 def select_runtime(requested: str, device: str) -> str:
