@@ -53,6 +53,14 @@ async def test_multipart_video_upload(client):
     )
     assert response.status_code == 200, response.text
     assert response.json()["usage"]["frames"] == 3
+    assert "frames" not in response.json()
+    per_frame = await client.post(
+        "/v1/embeddings/video",
+        data={"model": "tiny-clip", "num_frames": "3", "pooling": "none"},
+        files={"file": ("bikes.mp4", BIKES, "video/mp4")},
+    )
+    frames = per_frame.json()["frames"]
+    assert len(frames) == 3 and frames[0]["timestamp"] < frames[-1]["timestamp"]
 
 
 async def test_openai_video_part_and_cohere_input_agree(client):
