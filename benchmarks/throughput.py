@@ -15,7 +15,9 @@ measures, in one run:
 
 It prints a Markdown table with the server/raw ratio. Client and server share this machine's
 cores, so the server's numbers include the load generator's cost. Run by hand; not part of CI.
-With `infinity_emb` installed, `--peer` runs the same text and image loads against it.
+`--peer` runs the same text and image loads against infinity-emb serving the same directory
+(its torch engine; `--peer-python` names an interpreter that has it, e.g. a separate virtualenv,
+since its pins differ from ours); image requests use its own `modality: "image"` form.
 `--model omniembed/starter` (or any catalog id or directory) measures that model instead of the
 random ViT-B/32.
 """
@@ -27,6 +29,7 @@ import asyncio
 import base64
 import contextlib
 import io
+import math
 import os
 import statistics
 import sys
@@ -205,21 +208,15 @@ def _json(body: dict) -> bytes:
     return orjson.dumps(body)
 
 
-def server_throughput(url: str, seconds: float, model: str = "bench") -> dict[str, float]:
-    images = [
-        _json(
-            {
-                "model": model,
-                "input": [
-                    {
-                        "type": "image_url",
-                        "image_url": {"url": "data:image/jpeg;base64," + base64.b64encode(j).decode()},
-                    }
-                ],
-            }
-        )
-        for j in photos_jpeg()
-    ]
+def server_throughput(
+    url: str, seconds: float, model: str = "bench", dialect: str = "openai"
+) -> dict[str, float]:
+    uris = ["data:image/jpeg;base64," + base64.b64encode(j).decode() for j in photos_jpeg()]
+    if dialect == "infinity":
+        images = [_json({"model": model, "modality": "image", "input": [uri]}) for uri in uris]
+    else:
+        parts = [{"type": "image_url", "image_url": {"url": uri}} for uri in uris]
+        images = [_json({"model": model, "input": [part]}) for part in parts]
     singles = [_json({"model": model, "input": caption}) for caption in CAPTIONS]
     batches = [_json({"model": model, "input": (CAPTIONS * 2)[:32]})]
     asyncio.run(load(url, images[:1] + singles[:1], 2, 2, "/v1/embeddings"))  # warm-up
@@ -314,21 +311,21 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def peer(model_dir: Path, seconds: float) -> str:
-    """The same loads against infinity-emb serving the same directory, when it is installed."""
-    import importlib.util
-
-    if importlib.util.find_spec("infinity_emb") is None:
-        return "infinity-emb is not installed; peer comparison skipped."
+def peer(model_dir: Path, seconds: float, python: str) -> dict[str, object] | None:
+    """The same loads against infinity-emb serving the same directory, when `python` has it."""
     import subprocess
 
     from tests.support.server import free_port
 
+    probe = subprocess.run([python, "-c", "import infinity_emb"], capture_output=True)
+    if probe.returncode != 0:
+        print(f"infinity-emb is not importable by {python}; peer comparison skipped.", file=sys.stderr)
+        return None
     port = free_port()
     command = [
-        sys.executable,
-        "-m",
-        "infinity_emb",
+        python,
+        "-c",
+        "import sys; from infinity_emb.cli import cli; sys.exit(cli())",
         "v2",
         "--model-id",
         str(model_dir),
@@ -336,6 +333,8 @@ def peer(model_dir: Path, seconds: float) -> str:
         str(port),
         "--served-model-name",
         "bench",
+        "--url-prefix",
+        "/v1",
         "--host",
         "127.0.0.1",
     ]
@@ -347,8 +346,13 @@ def peer(model_dir: Path, seconds: float) -> str:
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
             time.sleep(1)
-        result = server_throughput(url, seconds)
-        return f"infinity-emb: {result}"
+        served = server_throughput(url, seconds, dialect="infinity")
+        served["rss"] = peak_rss_mb(process.pid)
+        return {
+            "config": "infinity-emb (torch)",
+            "raw": {"images": math.nan, "texts": math.nan},
+            "server": served,
+        }
     finally:
         process.terminate()
         process.wait(30)
@@ -358,10 +362,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--configs", nargs="+", default=CONFIGS)
+    parser.add_argument("--configs", nargs="*", default=CONFIGS)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--work-dir", type=Path, default=Path(tempfile.gettempdir()) / "omniembed-bench")
     parser.add_argument("--peer", action="store_true", help="also load infinity-emb if installed")
+    parser.add_argument("--peer-python", default=sys.executable, help="an interpreter with infinity-emb")
     parser.add_argument("--model", help="a catalog id or directory instead of the random ViT-B/32")
     args = parser.parse_args()
     model_dir = args.model or build_model(args.work_dir / "clip-vit-b-32-random")
@@ -371,6 +376,8 @@ def main() -> None:
         print(f"running {config} ...", file=sys.stderr, flush=True)
         rows.append(run_config(model_dir, cache, config, args.seconds))
         print(table(rows[-1:]), file=sys.stderr, flush=True)
+    if args.peer and (row := peer(Path(model_dir), args.seconds, args.peer_python)) is not None:
+        rows.append(row)
     print(
         f"\n{model_dir} · {time.strftime('%Y-%m-%d')} · {os.cpu_count()} cores · "
         f"{args.seconds:.0f} s per measurement\n"
@@ -378,9 +385,9 @@ def main() -> None:
     print(table(rows))
     errors = sum(int(row["server"]["errors"]) for row in rows)
     print(f"\nnon-200 responses during the loads: {errors}")
-    if args.peer:
-        print(peer(Path(model_dir), args.seconds))
-    print(f"medians (raw img/s): {statistics.median(r['raw']['images'] for r in rows):.1f}")
+    measured = [r["raw"]["images"] for r in rows if not math.isnan(r["raw"]["images"])]
+    if measured:
+        print(f"medians (raw img/s): {statistics.median(measured):.1f}")
 
 
 if __name__ == "__main__":
