@@ -46,7 +46,7 @@ async def serve_one_image_per_batch(adapter):
         with lock:
             active[0] += 1
             most[0] = max(most[0], active[0])
-        time.sleep(0.05)  # long enough for a second pass to start if the batcher allows it
+        time.sleep(0.2)  # long enough for a second pass to start if the batcher allows it
         try:
             return original(batch)
         finally:
