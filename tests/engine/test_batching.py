@@ -109,3 +109,42 @@ async def test_images_and_texts_of_one_request_keep_their_order(engine: Engine):
         (await engine.embed("tiny-clip", [TextInput("third")])).embeddings[0],
     ]
     np.testing.assert_allclose(mixed.embeddings, np.stack(alone), atol=1e-5)
+
+
+async def test_a_small_request_is_not_stuck_behind_a_large_one(tiny_clip_dir):
+    """Requests take turns within batches: one image queued behind a 16-image request rides in the
+    next batch, instead of waiting for all four of the large request's batches."""
+    built = Engine(limits=RunnerLimits(max_batch_images=4, batch_wait_ms=1))
+    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    gate = threading.Event()
+    original = adapter.image.forward
+    sizes: list[int] = []
+
+    def held_forward(batch):
+        gate.wait(timeout=10)
+        sizes.append(len(batch))
+        return original(batch)
+
+    adapter.image.forward = held_forward
+    gate.set()
+    await built.add(adapter)  # its warm-up passes go through
+    name, picture = adapter.spec.name, photo("chelsea")
+    try:
+        sizes.clear()
+        gate.clear()
+        blocker = asyncio.create_task(built.embed(name, [ImageInput(image=picture)]))
+        await asyncio.sleep(0.1)  # the blocker's batch holds the device
+        large = asyncio.create_task(built.embed(name, [ImageInput(image=picture)] * 16))
+        await asyncio.sleep(0.1)
+        small = asyncio.create_task(built.embed(name, [ImageInput(image=picture)]))
+        await asyncio.sleep(0.1)
+        gate.set()
+        done, _ = await asyncio.wait({large, small}, return_when=asyncio.FIRST_COMPLETED)
+        assert small in done and large not in done
+        await asyncio.gather(blocker, large)
+        # blocker, then [large, small, large, large], then the rest of the large request.
+        assert sizes[:2] == [1, 4] and sum(sizes) == 18
+        np.testing.assert_allclose(small.result().embeddings[0], blocker.result().embeddings[0], atol=1e-5)
+    finally:
+        gate.set()
+        await built.close()

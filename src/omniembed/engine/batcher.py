@@ -6,6 +6,10 @@ milliseconds for company when the device is idle, and runs collate + forward on 
 device threads, so the event loop never waits on model work. A tower that can run several passes
 at once (OpenVINO streams) gets that many batches in flight; the next batch forms while they run.
 Items whose request was cancelled are dropped before the forward pass.
+
+Requests take turns: a batch takes the first waiting item of every request (oldest request first),
+then the second of each, and so on, so a request of thousands of items cannot hold back a
+one-item request that arrives behind it for more than one batch.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
@@ -51,7 +55,7 @@ class Batcher:
         self.max_wait_s = max_wait_s
         self._executor = executor
         self._observe_batch = observe_batch
-        self._pending: deque[_Entry] = deque()
+        self._requests: deque[deque[_Entry]] = deque()  # waiting items, one queue per request
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -60,7 +64,7 @@ class Batcher:
 
     @property
     def pending(self) -> int:
-        return len(self._pending)
+        return sum(len(request) for request in self._requests)
 
     def start(self) -> None:
         if self._task is None:
@@ -74,15 +78,16 @@ class Batcher:
             self._task = None
         for task in list(self._in_flight):
             task.cancel()
-        while self._pending:
-            entry = self._pending.popleft()
+        for entry in (entry for request in self._requests for entry in request):
             if not entry.future.done():
                 entry.future.cancel()
+        self._requests.clear()
 
     def submit(self, features: Sequence[Any]) -> list[asyncio.Future[np.ndarray]]:
         loop = asyncio.get_running_loop()
         entries = [_Entry(feature, self.tower.cost(feature), loop.create_future()) for feature in features]
-        self._pending.extend(entries)
+        if entries:
+            self._requests.append(deque(entries))
         self._wakeup.set()
         return [entry.future for entry in entries]
 
@@ -112,7 +117,7 @@ class Batcher:
             task.add_done_callback(finished)
 
     async def _next_batch(self) -> list[_Entry]:
-        while not self._pending:
+        while not self._requests:
             self._wakeup.clear()
             await self._wakeup.wait()
         loop = asyncio.get_running_loop()
@@ -125,28 +130,44 @@ class Batcher:
                 break
         return self._take()
 
+    def _in_turn(self) -> Iterator[tuple[deque[_Entry], _Entry]]:
+        """Waiting items in batch order: one from each request per round, oldest request first."""
+        queues = [(request, iter(request)) for request in self._requests]
+        while queues:
+            still = []
+            for request, items in queues:
+                entry = next(items, None)
+                if entry is not None:
+                    yield request, entry
+                    still.append((request, items))
+            queues = still
+
     def _fits_more(self) -> bool:
         widest, count = 0, 0
-        for entry in self._pending:
+        for _, entry in self._in_turn():
             widest, count = max(widest, entry.cost), count + 1
             if widest * count >= self.budget:
                 return False
         return True
 
     def _take(self) -> list[_Entry]:
-        """Pop entries in arrival order while the padded cost stays within budget (at least one)."""
+        """Take items in turn while the padded cost stays within budget (at least one)."""
         batch: list[_Entry] = []
+        consumed: dict[int, int] = {}  # per request queue: how many of its first items were used
         widest = 0
-        while self._pending:
-            entry = self._pending[0]
-            if entry.future.done():  # cancelled while queued
-                self._pending.popleft()
-                continue
-            new_widest = max(widest, entry.cost)
-            if batch and new_widest * (len(batch) + 1) > self.budget:
-                break
-            batch.append(self._pending.popleft())
-            widest = new_widest
+        for request, entry in self._in_turn():
+            if not entry.future.done():  # a cancelled request's items are skipped and dropped
+                new_widest = max(widest, entry.cost)
+                if batch and new_widest * (len(batch) + 1) > self.budget:
+                    break
+                batch.append(entry)
+                widest = new_widest
+            consumed[id(request)] = consumed.get(id(request), 0) + 1
+        # Items leave each request's queue from its front, so what was used is a prefix of it.
+        for request in self._requests:
+            for _ in range(consumed.get(id(request), 0)):
+                request.popleft()
+        self._requests = deque(request for request in self._requests if request)
         return batch
 
     async def _forward(self, batch: list[_Entry]) -> None:
