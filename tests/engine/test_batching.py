@@ -111,6 +111,14 @@ async def test_images_and_texts_of_one_request_keep_their_order(engine: Engine):
     np.testing.assert_allclose(mixed.embeddings, np.stack(alone), atol=1e-5)
 
 
+async def until(condition, seconds: float = 10.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
 async def test_a_small_request_is_not_stuck_behind_a_large_one(tiny_clip_dir):
     """Requests take turns within batches: one image queued behind a 16-image request rides in the
     next batch, instead of waiting for all four of the large request's batches."""
@@ -134,10 +142,11 @@ async def test_a_small_request_is_not_stuck_behind_a_large_one(tiny_clip_dir):
         gate.clear()
         blocker = asyncio.create_task(built.embed(name, [ImageInput(image=picture)]))
         await asyncio.sleep(0.1)  # the blocker's batch holds the device
+        waiting = built.runner(name).batchers["image"]
         large = asyncio.create_task(built.embed(name, [ImageInput(image=picture)] * 16))
-        await asyncio.sleep(0.1)
+        await until(lambda: waiting.pending == 16)
         small = asyncio.create_task(built.embed(name, [ImageInput(image=picture)]))
-        await asyncio.sleep(0.1)
+        await until(lambda: waiting.pending == 17)
         gate.set()
         done, _ = await asyncio.wait({large, small}, return_when=asyncio.FIRST_COMPLETED)
         assert small in done and large not in done
