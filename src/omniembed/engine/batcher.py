@@ -130,21 +130,21 @@ class Batcher:
                 break
         return self._take()
 
-    def _in_turn(self) -> Iterator[tuple[deque[_Entry], _Entry]]:
+    def _in_turn(self) -> Iterator[_Entry]:
         """Waiting items in batch order: one from each request per round, oldest request first."""
-        queues = [(request, iter(request)) for request in self._requests]
+        queues = [iter(request) for request in self._requests]
         while queues:
             still = []
-            for request, items in queues:
+            for items in queues:
                 entry = next(items, None)
                 if entry is not None:
-                    yield request, entry
-                    still.append((request, items))
+                    yield entry
+                    still.append(items)
             queues = still
 
     def _fits_more(self) -> bool:
         widest, count = 0, 0
-        for _, entry in self._in_turn():
+        for entry in self._in_turn():
             widest, count = max(widest, entry.cost), count + 1
             if widest * count >= self.budget:
                 return False
@@ -153,19 +153,19 @@ class Batcher:
     def _take(self) -> list[_Entry]:
         """Take items in turn while the padded cost stays within budget (at least one)."""
         batch: list[_Entry] = []
-        consumed: dict[int, int] = {}  # per request queue: how many of its first items were used
+        used: set[_Entry] = set()  # taken, or cancelled and dropped
         widest = 0
-        for request, entry in self._in_turn():
-            if not entry.future.done():  # a cancelled request's items are skipped and dropped
+        for entry in self._in_turn():
+            if not entry.future.done():
                 new_widest = max(widest, entry.cost)
                 if batch and new_widest * (len(batch) + 1) > self.budget:
                     break
                 batch.append(entry)
                 widest = new_widest
-            consumed[id(request)] = consumed.get(id(request), 0) + 1
-        # Items leave each request's queue from its front, so what was used is a prefix of it.
+            used.add(entry)
+        # Each request's used items are the front of its queue (taken in turn, in order).
         for request in self._requests:
-            for _ in range(consumed.get(id(request), 0)):
+            while request and request[0] in used:
                 request.popleft()
         self._requests = deque(request for request in self._requests if request)
         return batch
