@@ -20,14 +20,13 @@ from omniembed.retrieval.store import (
     DENSE,
     HNSW_EF_CONSTRUCT,
     HNSW_M,
-    OVERSAMPLING,
     PREFETCH_FACTOR,
     RRF_K,
-    SEARCH_EF,
     SPARSE,
-    filter_pairs,
+    build_filter,
     hit_from_payload,
     query_plan,
+    search_params,
 )
 
 
@@ -53,14 +52,6 @@ def _dense_params(config: CollectionConfig) -> Any:
         quantization_config=_quantization(config.quantization),
         memory=qe.Memory.Cold if quantized else qe.Memory.Cached,
     )
-
-
-def _filter(query: StoreQuery) -> Any:
-    conditions: list[Any] = []
-    for key, value in filter_pairs(query.filter, query.modalities):
-        match = qe.MatchAny(any=list(value)) if isinstance(value, list) else qe.MatchValue(value=value)  # type: ignore[arg-type]
-        conditions.append(qe.FieldCondition(key=key, match=match))
-    return qe.Filter(must=conditions) if conditions else None
 
 
 class EdgeStore:
@@ -161,17 +152,8 @@ class EdgeStore:
     def search(self, name: str, query: StoreQuery) -> list[Hit]:
         config = self.config(name)
         assert config is not None
-        quantized = config.quantization != "none"
-        params = qe.SearchParams(
-            hnsw_ef=SEARCH_EF[config.quantization],
-            exact=query.exact,
-            quantization=qe.QuantizationSearchParams(
-                rescore=True, oversampling=OVERSAMPLING[config.quantization]
-            )
-            if quantized
-            else None,
-        )
-        where = _filter(query)
+        params = search_params(qe, config.quantization, query.exact)
+        where = build_filter(qe, query)
         dense = qe.Query.Nearest(query.dense, using=DENSE) if query.dense is not None else None
         sparse = (
             qe.Query.Nearest(qe.SparseVector(indices=query.sparse[0], values=query.sparse[1]), using=SPARSE)

@@ -17,14 +17,13 @@ from omniembed.retrieval.store import (
     DENSE,
     HNSW_EF_CONSTRUCT,
     HNSW_M,
-    OVERSAMPLING,
     PREFETCH_FACTOR,
     RRF_K,
-    SEARCH_EF,
     SPARSE,
-    filter_pairs,
+    build_filter,
     hit_from_payload,
     query_plan,
+    search_params,
 )
 
 REGISTRY = "omniembed_collections"
@@ -46,16 +45,6 @@ def _quantization(kind: str) -> Any:
             )
         )
     return None
-
-
-def _filter(query: StoreQuery) -> models.Filter | None:
-    conditions: list[Any] = []
-    for key, value in filter_pairs(query.filter, query.modalities):
-        match = (
-            models.MatchAny(any=list(value)) if isinstance(value, list) else models.MatchValue(value=value)  # type: ignore[arg-type]
-        )
-        conditions.append(models.FieldCondition(key=key, match=match))
-    return models.Filter(must=conditions) if conditions else None
 
 
 class ServerStore:
@@ -123,17 +112,8 @@ class ServerStore:
     def search(self, name: str, query: StoreQuery) -> list[Hit]:
         config = self.config(name)
         assert config is not None
-        quantized = config.quantization != "none"
-        params = models.SearchParams(
-            hnsw_ef=SEARCH_EF[config.quantization],
-            exact=query.exact,
-            quantization=models.QuantizationSearchParams(
-                rescore=True, oversampling=OVERSAMPLING[config.quantization]
-            )
-            if quantized
-            else None,
-        )
-        where = _filter(query)
+        params = search_params(models, config.quantization, query.exact)
+        where = build_filter(models, query)
         sparse = (
             models.SparseVector(indices=query.sparse[0], values=query.sparse[1]) if query.sparse else None
         )

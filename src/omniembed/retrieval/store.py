@@ -64,19 +64,33 @@ def hit_from_payload(score: float, payload: dict) -> Hit:
     )
 
 
-Scalar = str | int | bool
+# `api` below is `qdrant_edge` or `qdrant_client.models`: the two mirror each other's filter and
+# search-parameter classes (same names, same fields), so one builder serves both stores.
 
 
-def filter_pairs(
-    filters: dict[str, Any], modalities: tuple[str, ...]
-) -> list[tuple[str, Scalar | list[Scalar]]]:
-    """The neutral filter as (payload key, value or list of values) pairs, ANDed together."""
-    pairs: list[tuple[str, Scalar | list[Scalar]]] = [
-        (f"metadata.{key}", value) for key, value in filters.items()
+def build_filter(api: Any, query: StoreQuery) -> Any:
+    """The neutral filter (metadata equalities, allowed modalities), ANDed; None when empty."""
+    pairs: list[tuple[str, Any]] = [(f"metadata.{key}", value) for key, value in query.filter.items()]
+    if query.modalities:
+        pairs.append(("modality", list(query.modalities)))
+    conditions = [
+        api.FieldCondition(
+            key=key,
+            match=api.MatchAny(any=list(value)) if isinstance(value, list) else api.MatchValue(value=value),
+        )
+        for key, value in pairs
     ]
-    if modalities:
-        pairs.append(("modality", list(modalities)))
-    return pairs
+    return api.Filter(must=conditions) if conditions else None
+
+
+def search_params(api: Any, quantization: str, exact: bool) -> Any:
+    """HNSW breadth per quantization; quantized collections rescore oversampled candidates."""
+    rescoring = (
+        api.QuantizationSearchParams(rescore=True, oversampling=OVERSAMPLING[quantization])
+        if quantization != "none"
+        else None
+    )
+    return api.SearchParams(hnsw_ef=SEARCH_EF[quantization], exact=exact, quantization=rescoring)
 
 
 def query_plan(query: StoreQuery) -> Literal["hybrid", "keyword", "dense", "nothing"]:
