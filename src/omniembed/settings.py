@@ -49,10 +49,12 @@ class Settings(BaseSettings):
     )
     runtime: Runtime = "auto"
     precision: Precision = "fp32"
-    int8_keep_text_ffn: bool = Field(
-        default=True,
-        description="OpenVINO int8: keep text towers' feed-forward down-projections in fp32 (accuracy); "
-        "false roughly doubles int8 text throughput at lower fidelity.",
+    int8_min_cosine: float = Field(
+        default=0.99,
+        ge=0.0,
+        le=1.0,
+        description="OpenVINO int8: the worst cosine to the fp32 model allowed on the built-in probes; "
+        "layers stay in fp32, rung by rung, until it is reached (0: quantize everything).",
     )
     openvino_streams: int = Field(
         default=1,

@@ -73,7 +73,7 @@ def load_requests(settings: Settings) -> list[LoadRequest]:
             runtime=runtime,
             runtime_explicit=requested != "auto",
             precision=settings.precision,
-            int8_keep_text_ffn=settings.int8_keep_text_ffn,
+            int8_min_cosine=settings.int8_min_cosine,
             openvino_streams=settings.openvino_streams,
             models_dir=settings.models_dir,
             revision=settings.revision,

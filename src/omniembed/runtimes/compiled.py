@@ -121,7 +121,7 @@ def artifact_dir(request: Any, modality: str) -> Path:
             modality,
             request.runtime,
             request.precision,
-            f"keep-ffn={request.int8_keep_text_ffn}" if request.precision == "int8" else "",
+            f"int8-min-cosine={request.int8_min_cosine}" if request.precision == "int8" else "",
             _versions(),
         ]
     )
@@ -169,18 +169,31 @@ def export_onnx(spec: ExportSpec, target: Path) -> Path:
     return target
 
 
-def calibration_batches(tower: Tower, modality: str) -> list[dict[str, np.ndarray]]:
-    """Inputs for int8 calibration, shaped like real batches of this tower."""
+def calibration_batches(
+    tower: Tower, modality: str
+) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
+    """Inputs for int8 calibration and for its accuracy check, shaped like real batches."""
     from omniembed.runtimes import calibration
 
     if modality == "text":
         assert isinstance(tower, TextTower)
-        windows = [w[0] for w in tower.preprocess(calibration.texts(), Truncation.END)]
-        batches = [tower.collate(windows[i : i + 8]) for i in range(0, len(windows), 8)]
+        calibrate = _text_batches(tower, calibration.texts(), 8)
+        probes = _text_batches(tower, calibration.probe_texts(), 8)
     else:
         assert isinstance(tower, ImageTower)
-        pixels = [tower.preprocess(image) for image in calibration.images()]
-        batches = [tower.collate(pixels[i : i + 4]) for i in range(0, len(pixels), 4)]
+        calibrate = _image_batches(tower, calibration.images(), 4)
+        probes = _image_batches(tower, calibration.probe_images(), 4)
+    return calibrate, probes
+
+
+def _text_batches(tower: TextTower, texts: list[str], size: int) -> list[dict[str, np.ndarray]]:
+    windows = [w[0] for w in tower.preprocess(texts, Truncation.END)]
+    return [tower.collate(windows[i : i + size]) for i in range(0, len(windows), size)]
+
+
+def _image_batches(tower: ImageTower, photos: list[Image.Image], size: int) -> list[dict[str, np.ndarray]]:
+    pixels = [tower.preprocess(photo) for photo in photos]
+    batches = [tower.collate(pixels[i : i + size]) for i in range(0, len(pixels), size)]
     return [b if isinstance(b, dict) else {"pixel_values": b} for b in batches]
 
 
@@ -203,7 +216,7 @@ def compile_tower(tower: Tower, modality: str, request: Any) -> Tower:
             request.precision,
             lambda: calibration_batches(tower, modality),
             spec.input_names,
-            keep_ffn_fp32=modality == "text" and request.int8_keep_text_ffn,
+            min_cosine=request.int8_min_cosine,
             streams=request.openvino_streams,
         )
     logger.info(
