@@ -157,3 +157,60 @@ async def test_a_small_request_is_not_stuck_behind_a_large_one(tiny_clip_dir):
     finally:
         gate.set()
         await built.close()
+
+
+async def test_waiting_items_are_shared_among_idle_passes(tiny_clip_dir):
+    """With two passes free (OpenVINO streams), eight waiting images go four and four, so both
+    cores work, instead of eight in the first pass and none in the second."""
+    built = Engine(limits=RunnerLimits(batch_wait_ms=300))  # all eight arrive while it waits
+    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    adapter.image.concurrency = 2
+    original = adapter.image.forward
+    gate = threading.Event()
+    gate.set()
+    sizes: list[int] = []
+
+    def held_forward(batch):
+        sizes.append(len(batch))
+        gate.wait(timeout=10)  # passes stay busy until both batches have formed
+        return original(batch)
+
+    adapter.image.forward = held_forward
+    await built.add(adapter)
+    batcher = built.runner(adapter.spec.name).batchers["image"]
+    try:
+        sizes.clear()
+        gate.clear()
+        picture = photo("chelsea")
+        requests = [built.embed(adapter.spec.name, [ImageInput(image=picture)]) for _ in range(8)]
+        served = asyncio.gather(*requests)
+        await until(lambda: sum(sizes) == 8 or (len(sizes) == 1 and batcher.pending == 0))
+        gate.set()
+        await served
+        assert sorted(sizes) == [4, 4], sizes
+    finally:
+        gate.set()
+        await built.close()
+
+
+async def test_short_texts_tokenize_on_the_event_loop(engine: Engine):
+    """A caption tokenizes faster than a hop to a worker thread; long inputs still go to the pool."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    class Counting(ThreadPoolExecutor):
+        submitted = 0
+
+        def submit(self, *args, **kwargs):
+            Counting.submitted += 1
+            return super().submit(*args, **kwargs)
+
+    runner = engine.runner("tiny-clip")
+    original, runner._preprocess_pool = runner._preprocess_pool, Counting(1)
+    try:
+        await engine.embed("tiny-clip", [TextInput("a photo of a cat")])
+        assert Counting.submitted == 0
+        await engine.embed("tiny-clip", [TextInput("a long passage " * 60)])
+        assert Counting.submitted == 1
+    finally:
+        runner._preprocess_pool.shutdown()
+        runner._preprocess_pool = original

@@ -7,6 +7,10 @@ device threads, so the event loop never waits on model work. A tower that can ru
 at once (OpenVINO streams) gets that many batches in flight; the next batch forms while they run.
 Items whose request was cancelled are dropped before the forward pass.
 
+When several passes could start at once (OpenVINO streams), the waiting items are shared among
+the idle ones instead of all riding in the first: 16 waiting single captions on two idle
+single-core streams go 8 and 8, not 16 and none.
+
 Requests take turns: a batch takes the first waiting item of every request (oldest request first),
 then the second of each, and so on, so a request of thousands of items cannot hold back a
 one-item request that arrives behind it for more than one batch.
@@ -151,14 +155,17 @@ class Batcher:
         return True
 
     def _take(self) -> list[_Entry]:
-        """Take items in turn while the padded cost stays within budget (at least one)."""
+        """Take items in turn while the padded cost stays within budget (at least one), and no more
+        than this pass's share of the waiting items when other passes are idle too."""
+        idle = max(1, self.tower.concurrency - len(self._in_flight))  # this pass included
+        share = -(-self.pending // idle)
         batch: list[_Entry] = []
         used: set[_Entry] = set()  # taken, or cancelled and dropped
         widest = 0
         for entry in self._in_turn():
             if not entry.future.done():
                 new_widest = max(widest, entry.cost)
-                if batch and new_widest * (len(batch) + 1) > self.budget:
+                if batch and (new_widest * (len(batch) + 1) > self.budget or len(batch) >= share):
                     break
                 batch.append(entry)
                 widest = new_widest

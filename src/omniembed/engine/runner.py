@@ -23,6 +23,12 @@ from omniembed.models.base import Adapter, Modality, ModelSpec, TextFeature, Tru
 logger = logging.getLogger(__name__)
 
 
+# A short caption tokenizes in ~30 µs, less than the hop to a worker thread and back costs (and the
+# worker's CPU): requests this small tokenize on the event loop. Measured with single-caption
+# requests at concurrency 16: the preprocess threads' share of CPU was half the event loop's.
+INLINE_TOKENIZE_CHARS = 512
+
+
 @dataclass(frozen=True)
 class RunnerLimits:
     max_batch_tokens: int = 16384
@@ -135,6 +141,8 @@ class ModelRunner:
         max_tokens: int | None = None,
     ) -> list[list[TextFeature]]:
         tower = self.require("text")
+        if sum(len(text) for text in texts) <= INLINE_TOKENIZE_CHARS:
+            return tower.preprocess(list(texts), truncation, prompt, max_tokens)
         loop = asyncio.get_running_loop()
         windows: list[list[TextFeature]] = await loop.run_in_executor(
             self._preprocess_pool, tower.preprocess, list(texts), truncation, prompt, max_tokens
