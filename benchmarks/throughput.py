@@ -10,8 +10,9 @@ measures, in one run:
 
 1. raw: the model's own forward in-process on pre-processed batches of 32 (the baseline);
 2. server: `omniembed serve` on 127.0.0.1 driven by concurrent clients: images/s from 1-2 MP JPEG
-   bytes (base64 data URIs, one image per request), short texts/s as single-caption requests at
-   concurrency 16, texts/s as 32-caption requests; p50/p99 latency; the server's peak RSS.
+   bytes (base64 data URIs, one image per request, 16 clients unless --image-clients), short
+   texts/s as single-caption requests at concurrency 16, texts/s as 32-caption requests; p50/p99
+   latency; the server's peak RSS.
 
 It prints a Markdown table with the server/raw ratio. Client and server share this machine's
 cores, so the server's numbers include the load generator's cost. Run by hand; not part of CI.
@@ -209,7 +210,7 @@ def _json(body: dict) -> bytes:
 
 
 def server_throughput(
-    url: str, seconds: float, model: str = "bench", dialect: str = "openai"
+    url: str, seconds: float, model: str = "bench", dialect: str = "openai", image_clients: int = 16
 ) -> dict[str, float]:
     uris = ["data:image/jpeg;base64," + base64.b64encode(j).decode() for j in photos_jpeg()]
     if dialect == "infinity":
@@ -220,7 +221,7 @@ def server_throughput(
     singles = [_json({"model": model, "input": caption}) for caption in CAPTIONS]
     batches = [_json({"model": model, "input": (CAPTIONS * 2)[:32]})]
     asyncio.run(load(url, images[:1] + singles[:1], 2, 2, "/v1/embeddings"))  # warm-up
-    image_rate, image_lat, e1 = asyncio.run(load(url, images, 8, seconds, "/v1/embeddings"))
+    image_rate, image_lat, e1 = asyncio.run(load(url, images, image_clients, seconds, "/v1/embeddings"))
     single_rate, single_lat, e2 = asyncio.run(load(url, singles, 16, seconds, "/v1/embeddings"))
     batch_rate, _, e3 = asyncio.run(load(url, batches, 4, seconds, "/v1/embeddings"))
     return {
@@ -268,7 +269,9 @@ def isolated_raw(
     return result
 
 
-def run_config(model_dir: Path | str, cache: Path, config: str, seconds: float) -> dict[str, object]:
+def run_config(
+    model_dir: Path | str, cache: Path, config: str, seconds: float, image_clients: int
+) -> dict[str, object]:
     # runtime:precision[:openvino streams], e.g. openvino:int8:1 for one all-core pass at a time
     runtime, precision, *rest = config.split(":")
     streams = int(rest[0]) if rest else 1
@@ -288,7 +291,7 @@ def run_config(model_dir: Path | str, cache: Path, config: str, seconds: float) 
     with running_server(
         args, env={"OMNIEMBED_LOG_LEVEL": "warning", "OMNIEMBED_RUNTIME": runtime}, timeout=900
     ) as server:
-        served = server_throughput(server.url, seconds)
+        served = server_throughput(server.url, seconds, image_clients=image_clients)
         served["rss"] = peak_rss_mb(server.process.pid)
     return {"config": config, "raw": raw, "server": served}
 
@@ -311,7 +314,7 @@ def table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def peer(model_dir: Path, seconds: float, python: str) -> dict[str, object] | None:
+def peer(model_dir: Path, seconds: float, python: str, image_clients: int) -> dict[str, object] | None:
     """The same loads against infinity-emb serving the same directory, when `python` has it."""
     import subprocess
 
@@ -346,7 +349,7 @@ def peer(model_dir: Path, seconds: float, python: str) -> dict[str, object] | No
                 if httpx.get(f"{url}/health", timeout=2).status_code == 200:
                     break
             time.sleep(1)
-        served = server_throughput(url, seconds, dialect="infinity")
+        served = server_throughput(url, seconds, dialect="infinity", image_clients=image_clients)
         served["rss"] = peak_rss_mb(process.pid)
         return {
             "config": "infinity-emb (torch)",
@@ -368,19 +371,21 @@ def main() -> None:
     parser.add_argument("--peer", action="store_true", help="also load infinity-emb if installed")
     parser.add_argument("--peer-python", default=sys.executable, help="an interpreter with infinity-emb")
     parser.add_argument("--model", help="a catalog id or directory instead of the random ViT-B/32")
+    parser.add_argument("--image-clients", type=int, default=16, help="concurrent image requests")
     args = parser.parse_args()
     model_dir = args.model or build_model(args.work_dir / "clip-vit-b-32-random")
     cache = args.work_dir / "cache"
     rows = []
     for config in args.configs:
         print(f"running {config} ...", file=sys.stderr, flush=True)
-        rows.append(run_config(model_dir, cache, config, args.seconds))
+        rows.append(run_config(model_dir, cache, config, args.seconds, args.image_clients))
         print(table(rows[-1:]), file=sys.stderr, flush=True)
-    if args.peer and (row := peer(Path(model_dir), args.seconds, args.peer_python)) is not None:
-        rows.append(row)
+    peer_row = args.peer and peer(Path(model_dir), args.seconds, args.peer_python, args.image_clients)
+    if peer_row:
+        rows.append(peer_row)
     print(
         f"\n{model_dir} · {time.strftime('%Y-%m-%d')} · {os.cpu_count()} cores · "
-        f"{args.seconds:.0f} s per measurement\n"
+        f"{args.seconds:.0f} s per measurement · {args.image_clients} image clients\n"
     )
     print(table(rows))
     errors = sum(int(row["server"]["errors"]) for row in rows)

@@ -20,7 +20,10 @@ _SERVE_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
     ("--runtime", {"choices": ["auto", "torch", "onnx", "openvino"]}),
     ("--precision", {"choices": ["fp32", "bf16", "int8"]}),
     ("--int8-min-cosine", {"type": float, "help": "int8 accuracy floor against fp32 (default 0.99)"}),
-    ("--openvino-streams", {"type": int, "help": "passes at once per tower (default 1; 0: OpenVINO picks)"}),
+    (
+        "--openvino-streams",
+        {"type": int, "help": "passes at once per tower (default 0: OpenVINO picks; 1: lowest latency)"},
+    ),
     ("--models-dir", {"help": "cache for converted models (EMBEDDING_OV_MODELS_DIR)"}),
     ("--revision", {"help": "hub revision of the model(s)"}),
     ("--max-batch-tokens", {"type": int}),

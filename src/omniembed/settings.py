@@ -57,11 +57,12 @@ class Settings(BaseSettings):
         "layers stay in fp32, rung by rung, until it is reached (0: quantize everything).",
     )
     openvino_streams: int = Field(
-        default=1,
+        default=0,
         ge=0,
         le=64,
-        description="OpenVINO forward passes run at once per tower: 1 runs one pass over every core "
-        "(lowest latency), n runs n passes, 0 lets OpenVINO's throughput hint choose for this CPU.",
+        description="OpenVINO forward passes run at once per tower: 0 lets OpenVINO's throughput hint "
+        "choose for this CPU (2 on a 2-core machine), 1 runs one pass over every core (lowest latency "
+        "for a lone request), n runs n passes.",
     )
     use_openvino: bool = Field(
         default=False, validation_alias=AliasChoices("use_openvino", "EMBEDDING_USE_OV")

@@ -87,4 +87,17 @@ def test_streams_flag_and_environment(monkeypatch):
     monkeypatch.setenv("OMNIEMBED_OPENVINO_STREAMS", "1")
     assert Settings().openvino_streams == 1
     monkeypatch.delenv("OMNIEMBED_OPENVINO_STREAMS")
-    assert Settings().openvino_streams == 1  # one pass over every core, as before streams existed
+    assert Settings().openvino_streams == 0  # OpenVINO's throughput hint picks
+
+
+def test_the_default_lets_openvino_pick_the_streams(tiny_clip_dir, tmp_path):
+    """0 = the throughput hint: one infer request per stream OpenVINO chose (2 on 2 cores)."""
+    import openvino as ov
+
+    adapter = openvino_adapter(tiny_clip_dir, 0, tmp_path)
+    compiled = ov.Core().compile_model(
+        next(tmp_path.glob("compiled/*-image-openvino-fp32-*/model.xml")),
+        "CPU",
+        {"PERFORMANCE_HINT": "THROUGHPUT"},
+    )
+    assert adapter.image.concurrency == compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS") >= 1

@@ -33,7 +33,7 @@ class LoadRequest:
     runtime_explicit: bool = False  # asked for by name: an export failure is an error, not a fallback
     precision: str = "fp32"
     int8_min_cosine: float = 0.99  # OpenVINO int8 accuracy floor (runtimes/openvino.py)
-    openvino_streams: int = 1  # see runtimes.openvino.stream_config
+    openvino_streams: int = 0  # see runtimes.openvino.stream_config
     models_dir: Path = field(default_factory=lambda: Path.home() / ".cache" / "omniembed")
     revision: str | None = None
     trust_remote_code: bool = False
