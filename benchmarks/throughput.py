@@ -116,7 +116,7 @@ def photos_jpeg() -> list[bytes]:
 
 
 def raw_throughput(
-    model_dir: Path | str, runtime: str, precision: str, cache: Path, seconds: float, streams: int = 1
+    model_dir: Path | str, runtime: str, precision: str, cache: Path, seconds: float, streams: int = 0
 ) -> dict[str, float]:
     request = resolve(
         str(model_dir),
@@ -272,9 +272,10 @@ def isolated_raw(
 def run_config(
     model_dir: Path | str, cache: Path, config: str, seconds: float, image_clients: int
 ) -> dict[str, object]:
-    # runtime:precision[:openvino streams], e.g. openvino:int8:1 for one all-core pass at a time
+    # runtime:precision[:openvino streams], e.g. openvino:int8:1 for one all-core pass at a time;
+    # without it, the server's default (0: OpenVINO's throughput hint picks)
     runtime, precision, *rest = config.split(":")
-    streams = int(rest[0]) if rest else 1
+    streams = int(rest[0]) if rest else 0
     raw = isolated_raw(model_dir, runtime, precision, cache, seconds, streams)
     args = [
         "--openvino-streams",
