@@ -8,20 +8,12 @@ import json
 import numpy as np
 
 from omniembed.models.base import Truncation
-from omniembed.models.registry import load_adapter, resolve
 from omniembed.runtimes.openvino import LADDER
+from tests.support.runtimes import openvino_adapter
 
 
 def load_int8(source, models_dir, floor: float):
-    request = resolve(
-        str(source),
-        runtime="openvino",
-        runtime_explicit=True,
-        precision="int8",
-        int8_min_cosine=floor,
-        models_dir=models_dir,
-    )
-    return load_adapter(request)
+    return openvino_adapter(source, models_dir, "int8", int8_min_cosine=floor)
 
 
 def report(models_dir, modality: str) -> dict:

@@ -15,23 +15,15 @@ from omniembed.cli import build_parser, settings_from
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import ImageInput
 from omniembed.engine.runner import RunnerLimits
-from omniembed.models.registry import load_adapter, resolve
 from omniembed.settings import Settings
 from tests.support.media import photo
+from tests.support.runtimes import openvino_adapter
 
 PHOTOS = ["chelsea", "coffee", "rocket", "astronaut"]
 
 
-def openvino_adapter(source, streams: int, models_dir):
-    request = resolve(
-        str(source),
-        runtime="openvino",
-        runtime_explicit=True,
-        precision="fp32",
-        openvino_streams=streams,
-        models_dir=models_dir,
-    )
-    return load_adapter(request)
+def streams_adapter(source, streams: int, models_dir):
+    return openvino_adapter(source, models_dir, openvino_streams=streams)
 
 
 async def serve_one_image_per_batch(adapter):
@@ -66,14 +58,14 @@ async def serve_one_image_per_batch(adapter):
 
 @pytest.mark.parametrize("streams", [1, 2])
 def test_streams_set_each_towers_concurrency(tiny_clip_dir, tmp_path, streams):
-    adapter = openvino_adapter(tiny_clip_dir, streams, tmp_path)
+    adapter = streams_adapter(tiny_clip_dir, streams, tmp_path)
     assert adapter.text.concurrency == streams
     assert adapter.image.concurrency == streams
 
 
 async def test_two_streams_run_two_batches_at_once_with_the_same_rows(tiny_clip_dir, tmp_path):
-    one, most_with_one = await serve_one_image_per_batch(openvino_adapter(tiny_clip_dir, 1, tmp_path))
-    two, most_with_two = await serve_one_image_per_batch(openvino_adapter(tiny_clip_dir, 2, tmp_path))
+    one, most_with_one = await serve_one_image_per_batch(streams_adapter(tiny_clip_dir, 1, tmp_path))
+    two, most_with_two = await serve_one_image_per_batch(streams_adapter(tiny_clip_dir, 2, tmp_path))
     assert most_with_one == 1
     assert most_with_two == 2
     # Same weights, same inputs: concurrent infer requests must not mix up or overwrite rows.
@@ -94,7 +86,7 @@ def test_the_default_lets_openvino_pick_the_streams(tiny_clip_dir, tmp_path):
     """0 = the throughput hint: one infer request per stream OpenVINO chose (2 on 2 cores)."""
     import openvino as ov
 
-    adapter = openvino_adapter(tiny_clip_dir, 0, tmp_path)
+    adapter = streams_adapter(tiny_clip_dir, 0, tmp_path)
     compiled = ov.Core().compile_model(
         next(tmp_path.glob("compiled/*-image-openvino-fp32-*/model.xml")),
         "CPU",
