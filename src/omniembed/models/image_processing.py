@@ -68,8 +68,8 @@ class ImagePreprocessor:
         Pillow's draft mode decodes at 1/2, 1/4 or 1/8 scale while keeping both sides at least this
         large, skipping most of the IDCT work for big photos. Keeping twice the model's input size
         leaves the bicubic resize real work to do: measured on 1-2 MP photos, the mean absolute
-        difference to the exact path is 0.002-0.005 (normalized pixels) at a third of the time,
-        where decoding down to 1x costs 0.007-0.023.
+        difference to the exact path is 0.002-0.005 (normalized pixels), decoding in 3-4 ms against
+        4-7 ms at full size, where decoding down to 1x costs 0.007-0.023.
         """
         if self.shortest_edge:
             return (2 * self.shortest_edge, 2 * self.shortest_edge)
