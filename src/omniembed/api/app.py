@@ -13,6 +13,7 @@ from omniembed import __version__
 from omniembed.api.auth import ApiKeyMiddleware, load_keys
 from omniembed.api.cohere.router import router as cohere_router
 from omniembed.api.collections.router import router as collections_router
+from omniembed.api.direct import DirectRoutes
 from omniembed.api.errors import install_error_handlers
 from omniembed.api.middleware import RequestLifecycleMiddleware
 from omniembed.api.openai.router import router as openai_router
@@ -73,6 +74,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     for router in routers:
         app.include_router(router)
     install_openapi(app)
+    # Innermost: authenticated and counted like every other request, then served without FastAPI.
+    direct = [route for router in (openai_router, cohere_router) for route in router.routes]
+    app.add_middleware(DirectRoutes, routes=direct, handlers=app.exception_handlers)
     keys = load_keys(settings.api_keys, settings.api_key_file)
     if keys:
         app.add_middleware(ApiKeyMiddleware, keys=keys)
