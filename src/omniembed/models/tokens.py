@@ -17,6 +17,13 @@ from omniembed.errors import InputTooLongError, InvalidInputError
 from omniembed.models.base import TextFeature, Truncation
 
 _PROBE = "omniembed probe text"
+# Texts the Rust backend must tokenize exactly as the tokenizer does before it is used alone.
+_BACKEND_PROBES = (
+    _PROBE,
+    "Hello, World!  A photo of TWO cats.",
+    "  leading, trailing and\tinner   whitespace \n",
+    "Ünïcödé àccents, 東京タワー, emoji 🙂 and symbols ©®™ 1,234.56",
+)
 
 
 class TokenWindows:
@@ -44,10 +51,17 @@ class TokenWindows:
             pad_id = tokenizer.eos_token_id if tokenizer.eos_token_id is not None else 0
         self.pad_id = int(pad_id)
         self.with_token_types = "token_type_ids" in getattr(tokenizer, "model_input_names", ())
+        self.backend = _backend(tokenizer)
 
     def _tokenize(self, texts: Sequence[str]) -> list[list[int]]:
         if not texts:
             return []
+        if self.backend is not None:
+            # One text (a query, a caption) needs no batch machinery: 20 instead of 45 us, and
+            # no hop to the backend's thread pool on the event loop.
+            if len(texts) == 1:
+                return [self.backend.encode(texts[0], add_special_tokens=False).ids]
+            return [each.ids for each in self.backend.encode_batch(list(texts), add_special_tokens=False)]
         # verbose=False: over-long texts are expected here; the windows below handle them.
         encoded = self.tokenizer(
             list(texts), add_special_tokens=False, return_attention_mask=False, verbose=False
@@ -134,6 +148,24 @@ class TokenWindows:
         if self.with_token_types:
             batch["token_type_ids"] = np.zeros_like(input_ids)
         return batch
+
+
+def _backend(tokenizer: Any) -> Any | None:
+    """A copy of the tokenizer's Rust backend without truncation or padding, when it gives the same
+    ids as the tokenizer itself on the probes (wrappers that rewrite text in Python do not)."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return None
+    from tokenizers import Tokenizer
+
+    copy = Tokenizer.from_str(backend.to_str())
+    copy.no_truncation()
+    copy.no_padding()
+    for text in _BACKEND_PROBES:
+        expected = list(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+        if copy.encode(text, add_special_tokens=False).ids != expected:
+            return None
+    return copy
 
 
 def _special_tokens(tokenizer: Any) -> tuple[list[int], list[int]]:
