@@ -9,13 +9,16 @@ model) and random weights is built once with a real CLIP tokenizer. For each con
 measures, in one run:
 
 1. raw: the model's own forward in-process on pre-processed batches of 32 (the baseline);
-2. server: `omniembed serve` on 127.0.0.1 driven by concurrent clients: images/s from 1-2 MP JPEG
+2. in-process: the same loads through the Python API's engine (decoding, tokenizing, batching,
+   forward) without HTTP, so server / in-process is what the HTTP layer costs;
+3. server: `omniembed serve` on 127.0.0.1 driven by concurrent clients: images/s from 1-2 MP JPEG
    bytes (base64 data URIs, one image per request, 16 clients unless --image-clients), short
    texts/s as single-caption requests at concurrency 16, texts/s as 32-caption requests; p50/p99
    latency; the server's peak RSS.
 
-It prints a Markdown table with the server/raw ratio. Client and server share this machine's
-cores, so the server's numbers include the load generator's cost. Run by hand; not part of CI.
+It prints a Markdown table with the server/raw and server/in-process ratios. Client and server
+share this machine's cores, so the server's numbers include the load generator's cost. Run by
+hand; not part of CI.
 `--peer` runs the same text and image loads against infinity-emb serving the same directory
 (its torch engine; `--peer-python` names an interpreter that has it, e.g. a separate virtualenv,
 since its pins differ from ours); image requests use its own `modality: "image"` form.
@@ -46,6 +49,7 @@ import httpx
 import numpy as np
 from PIL import Image
 
+from benchmarks.loads import engine_throughput, load
 from omniembed.models.base import Truncation
 from omniembed.models.registry import load_adapter, resolve
 from tests.support.server import running_server
@@ -158,51 +162,6 @@ def _rate(step, items: int, seconds: float, callers: int = 1) -> float:
     return total * items / (time.perf_counter() - started)
 
 
-async def load(
-    url: str, bodies: list[bytes], concurrency: int, seconds: float, path: str
-) -> tuple[float, list[float], int]:
-    """Closed-loop load: `concurrency` keep-alive connections send pre-encoded requests for `seconds`.
-
-    A minimal HTTP/1.1 client on asyncio streams, so the load generator takes as little as possible
-    of the CPU it shares with the server.
-    """
-    host, port = url.removeprefix("http://").split(":")
-    requests = [
-        f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n\r\n".encode()
-        + body
-        for body in bodies
-    ]
-    latencies: list[float] = []
-    errors = 0
-    deadline = time.perf_counter() + seconds
-
-    async def client(offset: int) -> None:
-        nonlocal errors
-        reader, writer = await asyncio.open_connection(host, int(port))
-        index = offset
-        try:
-            while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                writer.write(requests[index % len(requests)])
-                await writer.drain()
-                status = int((await reader.readline()).split()[1])
-                length = 0
-                while (line := await reader.readline()) not in (b"\r\n", b""):
-                    if line.lower().startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                await reader.readexactly(length)
-                latencies.append(time.perf_counter() - started)
-                errors += status != 200
-                index += 1
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(client(i) for i in range(concurrency)))
-    return len(latencies) / (time.perf_counter() - started), latencies, errors
-
-
 def _json(body: dict) -> bytes:
     import orjson
 
@@ -247,22 +206,18 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _raw_in_child(queue: Any, *args: Any) -> None:
-    queue.put(raw_throughput(*args))
+def _in_child(queue: Any, function: Any, *args: Any) -> None:
+    queue.put(function(*args))
 
 
-def isolated_raw(
-    model_dir: Path | str, runtime: str, precision: str, cache: Path, seconds: float, streams: int
-) -> dict[str, float]:
-    """The raw measurement in a fresh process: an earlier runtime's idle thread pools must not
+def isolated(function: Any, *args: Any) -> dict[str, float]:
+    """`function(*args)` in a fresh process: an earlier runtime's idle thread pools must not
     compete with this one (ONNX Runtime's workers spin, for instance)."""
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    child = context.Process(
-        target=_raw_in_child, args=(queue, model_dir, runtime, precision, cache, seconds, streams)
-    )
+    child = context.Process(target=_in_child, args=(queue, function, *args))
     child.start()
     result: dict[str, float] = queue.get(timeout=1800)
     child.join()
@@ -276,7 +231,19 @@ def run_config(
     # without it, the server's default (0: OpenVINO's throughput hint picks)
     runtime, precision, *rest = config.split(":")
     streams = int(rest[0]) if rest else 0
-    raw = isolated_raw(model_dir, runtime, precision, cache, seconds, streams)
+    raw = isolated(raw_throughput, model_dir, runtime, precision, cache, seconds, streams)
+    engine = isolated(
+        engine_throughput,
+        model_dir,
+        runtime,
+        precision,
+        cache,
+        seconds,
+        streams,
+        image_clients,
+        photos_jpeg(),
+        CAPTIONS,
+    )
     args = [
         "--openvino-streams",
         str(streams),
@@ -294,23 +261,29 @@ def run_config(
     ) as server:
         served = server_throughput(server.url, seconds, image_clients=image_clients)
         served["rss"] = peak_rss_mb(server.process.pid)
-    return {"config": config, "raw": raw, "server": served}
+    return {"config": config, "raw": raw, "engine": engine, "server": served}
 
 
 def table(rows: list[dict]) -> str:
+    """raw: the forward alone; in-process: the Python API's engine (decode, tokenize, batch,
+    forward) under the same loads; server: the same over HTTP."""
     lines = [
-        "| runtime:precision | raw img/s | server img/s (JPEG) | ratio | img p50/p99 ms | raw txt/s | "
-        "server txt/s (1/req, c=16) | p50/p99 ms | server txt/s (32/req) | ratio | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| runtime:precision | raw img/s | in-process img/s (JPEG) | server img/s (JPEG) | server/raw | "
+        "server/in-process | img p50/p99 ms | raw txt/s | in-process txt/s (1/req, c=16) | "
+        "server txt/s (1/req, c=16) | server/in-process | p50/p99 ms | in-process txt/s (32/req) | "
+        "server txt/s (32/req) | server/raw | peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
-        raw, srv = row["raw"], row["server"]
+        raw, engine, srv = row["raw"], row["engine"], row["server"]
         lines.append(
-            f"| {row['config']} | {raw['images']:.1f} | {srv['images']:.1f} | "
-            f"{srv['images'] / raw['images']:.2f} | {srv['image_p50']:.0f}/{srv['image_p99']:.0f} | "
-            f"{raw['texts']:.0f} | {srv['texts_single']:.0f} | "
-            f"{srv['single_p50']:.0f}/{srv['single_p99']:.0f} | {srv['texts_batched']:.0f} | "
-            f"{srv['texts_batched'] / raw['texts']:.2f} | {srv['rss']:.0f} |"
+            f"| {row['config']} | {raw['images']:.1f} | {engine['images']:.1f} | {srv['images']:.1f} | "
+            f"{srv['images'] / raw['images']:.2f} | {srv['images'] / engine['images']:.2f} | "
+            f"{srv['image_p50']:.0f}/{srv['image_p99']:.0f} | {raw['texts']:.0f} | "
+            f"{engine['texts_single']:.0f} | {srv['texts_single']:.0f} | "
+            f"{srv['texts_single'] / engine['texts_single']:.2f} | "
+            f"{srv['single_p50']:.0f}/{srv['single_p99']:.0f} | {engine['texts_batched']:.0f} | "
+            f"{srv['texts_batched']:.0f} | {srv['texts_batched'] / raw['texts']:.2f} | {srv['rss']:.0f} |"
         )
     return "\n".join(lines)
 
@@ -355,6 +328,7 @@ def peer(model_dir: Path, seconds: float, python: str, image_clients: int) -> di
         return {
             "config": "infinity-emb (torch)",
             "raw": {"images": math.nan, "texts": math.nan},
+            "engine": dict.fromkeys(("images", "texts_single", "texts_batched"), math.nan),
             "server": served,
         }
     finally:
