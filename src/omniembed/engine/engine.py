@@ -173,10 +173,15 @@ class Engine:
         texts = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], TextInput)]
         images = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], ImageInput)]
         videos = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], VideoInput)]
-        text_job = self._texts(runner, [p.text for _, (_, p) in texts], options, prompt)  # type: ignore[union-attr]
-        image_job = self._images(runner, [p for _, (_, p) in images])  # type: ignore[misc]
-        video_jobs = [self._video(runner, p) for _, (_, p) in videos]  # type: ignore[arg-type]
-        (text_rows, tokens), image_rows, *video_rows = await asyncio.gather(text_job, image_job, *video_jobs)
+        jobs: list[Any] = [self._video(runner, p) for _, (_, p) in videos]  # type: ignore[arg-type]
+        if images:
+            jobs.insert(0, self._images(runner, [p for _, (_, p) in images]))  # type: ignore[misc]
+        if texts:
+            jobs.insert(0, self._texts(runner, [p.text for _, (_, p) in texts], options, prompt))  # type: ignore[union-attr]
+        results = await _all(jobs)
+        text_rows, tokens = results.pop(0) if texts else ([], 0)
+        image_rows = results.pop(0) if images else []
+        video_rows = results
         vectors: list[np.ndarray] = [np.empty(0)] * len(parts)
         for (slot, _), row in zip(texts, text_rows, strict=True):
             vectors[slot] = row
@@ -268,6 +273,14 @@ class Engine:
             for item, group in zip(items, grouped, strict=True)
         ]
         return np.stack(rows).astype(np.float32, copy=False)
+
+
+async def _all(jobs: list[Any]) -> list[Any]:
+    """The jobs' results in order. One job (a plain text or image request) is awaited in place:
+    gather would wrap it in a task of its own, a cost paid on every single-caption request."""
+    if len(jobs) == 1:
+        return [await jobs[0]]
+    return list(await asyncio.gather(*jobs))
 
 
 def _parts(items: Sequence[Item]) -> list[tuple[int, Part]]:

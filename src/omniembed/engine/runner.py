@@ -160,6 +160,8 @@ class ModelRunner:
         if not features:
             return []
         futures = self.batchers[modality].submit(features)
+        if len(futures) == 1:  # one caption or image: no gathering future to build and resolve
+            return [await futures[0]]
         rows: list[np.ndarray] = list(await asyncio.gather(*futures))
         return rows
 
