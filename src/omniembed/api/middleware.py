@@ -28,6 +28,8 @@ class RequestLifecycleMiddleware:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        # Bounded: route templates (or "unmatched") x methods x statuses, not raw paths.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -71,8 +73,14 @@ class RequestLifecycleMiddleware:
         route = scope.get("route")
         path = getattr(route, "path", None) or "unmatched"
         method = scope.get("method", "")
-        self.metrics.requests.labels(route=path, method=method, status=str(status)).inc()
-        self.metrics.latency.labels(route=path, method=method).observe(seconds)
+        series = self._series.get((path, method, status))
+        if series is None:  # labels() validates and locks on every call: look each series up once
+            series = self._series[(path, method, status)] = (
+                self.metrics.requests.labels(route=path, method=method, status=str(status)),
+                self.metrics.latency.labels(route=path, method=method),
+            )
+        series[0].inc()
+        series[1].observe(seconds)
         if not logger.isEnabledFor(logging.INFO):
             return
         logger.info(

@@ -149,7 +149,7 @@ class Engine:
                     frame_rows.vectors, spec, normalize=options.normalize, dimensions=options.dimensions
                 ),
             )
-        self._count_items(spec.name, parts)
+        self._count_items(runner, parts)
         return EmbedResult(spec.name, embeddings, prompt_tokens=tokens, image_count=images, frames=frames)
 
     def _units(self, parts: list[tuple[int, Part]]) -> int:
@@ -162,10 +162,10 @@ class Engine:
                 units += 1
         return units
 
-    def _count_items(self, model: str, parts: list[tuple[int, Part]]) -> None:
+    @staticmethod
+    def _count_items(runner: ModelRunner, parts: list[tuple[int, Part]]) -> None:
         for _, part in parts:
-            modality = type(part).__name__.removesuffix("Input").lower()
-            self.metrics.items.labels(model=model, modality=modality).inc()
+            runner.count_item(type(part).__name__.removesuffix("Input").lower())
 
     async def _embed_parts(
         self, runner: ModelRunner, parts: list[tuple[int, Part]], options: EmbedOptions, prompt: str | None

@@ -64,15 +64,19 @@ class ModelRunner:
                 observe_batch=self._observer(modality),
             )
         self.in_flight = 0
+        self._queue_depth = metrics.queue_depth.labels(model=self.spec.name)
+        self._item_counters: dict[str, Any] = {}
         self.ready = False
         self.recent_rate = 0.0  # items per second, for Retry-After estimates
 
     def _observer(self, modality: str) -> Any:
-        labels = {"model": self.spec.name, "modality": modality}
+        # Labelled children looked up once: labels() validates and locks on every call.
+        passes = self.metrics.forward_passes.labels(model=self.spec.name, modality=modality)
+        sizes = self.metrics.batch_size.labels(model=self.spec.name, modality=modality)
 
         def observe(size: int) -> None:
-            self.metrics.forward_passes.labels(**labels).inc()
-            self.metrics.batch_size.labels(**labels).observe(size)
+            passes.inc()
+            sizes.observe(size)
 
         return observe
 
@@ -112,16 +116,24 @@ class ModelRunner:
                 retry_after=min(retry, 30),
             )
         self.in_flight += items
-        self.metrics.queue_depth.labels(model=self.spec.name).set(self.in_flight)
+        self._queue_depth.set(self.in_flight)
         started = time.perf_counter()
         try:
             yield
         finally:
             self.in_flight -= items
-            self.metrics.queue_depth.labels(model=self.spec.name).set(self.in_flight)
+            self._queue_depth.set(self.in_flight)
             elapsed = time.perf_counter() - started
             if elapsed > 0:
                 self.recent_rate = 0.8 * self.recent_rate + 0.2 * (items / elapsed)
+
+    def count_item(self, modality: str) -> None:
+        counter = self._item_counters.get(modality)
+        if counter is None:  # first item of this modality: its series appears now, not at start
+            counter = self._item_counters[modality] = self.metrics.items.labels(
+                model=self.spec.name, modality=modality
+            )
+        counter.inc()
 
     def require(self, modality: Modality) -> Any:
         tower = self.adapter.tower(modality)
