@@ -33,7 +33,7 @@ from omniembed.engine.items import (
 )
 from omniembed.engine.metrics import Metrics
 from omniembed.engine.postprocess import check_dimensions, finalize, fuse
-from omniembed.engine.runner import ModelRunner, RunnerLimits
+from omniembed.engine.runner import ModelRunner, RunnerLimits, awaited
 from omniembed.errors import InvalidInputError, ModelNotFoundError, NotReadyError
 from omniembed.media.fetch import FetchPolicy, fetch_media
 from omniembed.media.images import ImageLimits, decode_image, to_rgb
@@ -178,7 +178,7 @@ class Engine:
             jobs.insert(0, self._images(runner, [p for _, (_, p) in images]))  # type: ignore[misc]
         if texts:
             jobs.insert(0, self._texts(runner, [p.text for _, (_, p) in texts], options, prompt))  # type: ignore[union-attr]
-        results = await _all(jobs)
+        results = await awaited(jobs)
         text_rows, tokens = results.pop(0) if texts else ([], 0)
         image_rows = results.pop(0) if images else []
         video_rows = results
@@ -242,7 +242,7 @@ class Engine:
                 raise InvalidInputError("An image item carries no data.", param="input")
             return await loop.run_in_executor(self.pool, self._decode_and_preprocess, runner, source)
 
-        pixels = await asyncio.gather(*(prepare(item) for item in images))
+        pixels = await awaited([prepare(item) for item in images])
         return await runner.run("image", pixels)
 
     async def _video(self, runner: ModelRunner, video: VideoInput) -> tuple[np.ndarray, FrameVectors]:
@@ -273,14 +273,6 @@ class Engine:
             for item, group in zip(items, grouped, strict=True)
         ]
         return np.stack(rows).astype(np.float32, copy=False)
-
-
-async def _all(jobs: list[Any]) -> list[Any]:
-    """The jobs' results in order. One job (a plain text or image request) is awaited in place:
-    gather would wrap it in a task of its own, a cost paid on every single-caption request."""
-    if len(jobs) == 1:
-        return [await jobs[0]]
-    return list(await asyncio.gather(*jobs))
 
 
 def _parts(items: Sequence[Item]) -> list[tuple[int, Part]]:
