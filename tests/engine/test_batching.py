@@ -193,6 +193,51 @@ async def test_waiting_items_are_shared_among_idle_passes(tiny_clip_dir):
         await built.close()
 
 
+async def test_an_idle_pass_takes_its_share_of_all_the_work_not_all_that_waits(tiny_clip_dir):
+    """One pass busy with 1 image, 14 waiting: the pass that frees up takes 8 (half of the 15 in
+    the system, rounded up) and leaves 6 for the busy pass's next turn. Taking all 14 locks two
+    streams into a lopsided cycle (one runs 14-item batches, the other 1-2 item batches at several
+    times the cost per item), which carried 15 % of single-caption traffic at concurrency 16."""
+    built = Engine(limits=RunnerLimits(batch_wait_ms=300))  # all fourteen arrive while it waits
+    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    adapter.image.concurrency = 2
+    original = adapter.image.forward
+    gates = [threading.Event() for _ in range(3)]  # first pass, second pass, every later pass
+    sizes: list[int] = []
+
+    def held_forward(batch):
+        index = len(sizes)
+        sizes.append(len(batch))
+        gates[min(index, 2)].wait(timeout=10)
+        return original(batch)
+
+    adapter.image.forward = held_forward
+    for gate in gates:
+        gate.set()
+    await built.add(adapter)
+    name, picture = adapter.spec.name, photo("chelsea")
+    batcher = built.runner(name).batchers["image"]
+    try:
+        sizes.clear()
+        for gate in gates:
+            gate.clear()
+        pair = asyncio.create_task(built.embed(name, [ImageInput(image=picture)] * 2))
+        await until(lambda: sizes == [1, 1])  # split over the two idle passes, both held
+        singles = asyncio.gather(*(built.embed(name, [ImageInput(image=picture)]) for _ in range(14)))
+        await until(lambda: batcher.pending == 14)
+        gates[0].set()  # the first pass frees up with 14 waiting and 1 image still in flight
+        await until(lambda: len(sizes) == 3 and batcher.pending == 14 - sizes[2])
+        gates[1].set()  # the second frees up with the 8 still in flight: it takes the other 6
+        await until(lambda: len(sizes) == 4 or batcher.pending == 0)
+        gates[2].set()
+        await asyncio.gather(pair, singles)
+        assert sizes == [1, 1, 8, 6], sizes
+    finally:
+        for gate in gates:
+            gate.set()
+        await built.close()
+
+
 async def test_short_texts_tokenize_on_the_event_loop(engine: Engine):
     """A caption tokenizes faster than a hop to a worker thread; long inputs still go to the pool."""
     from concurrent.futures import ThreadPoolExecutor

@@ -9,7 +9,10 @@ Items whose request was cancelled are dropped before the forward pass.
 
 When several passes could start at once (OpenVINO streams), the waiting items are shared among
 the idle ones instead of all riding in the first: 16 waiting single captions on two idle
-single-core streams go 8 and 8, not 16 and none.
+single-core streams go 8 and 8, not 16 and none. A pass that frees up while another still runs
+takes no more than its share of all the work in the system (waiting + in flight): with 2 in
+flight and 14 waiting it takes 8, not 14, so two streams under a closed loop of clients settle
+into even batches instead of one running big batches and the other one or two items at a time.
 
 Requests take turns: a batch takes the first waiting item of every request (oldest request first),
 then the second of each, and so on, so a request of thousands of items cannot hold back a
@@ -63,6 +66,7 @@ class Batcher:
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._items_in_flight = 0
         self.forward_passes = 0
         self.items_forwarded = 0
 
@@ -111,9 +115,11 @@ class Batcher:
                 continue
             task = asyncio.get_running_loop().create_task(self._forward(batch))
             self._in_flight.add(task)
+            self._items_in_flight += len(batch)
 
-            def finished(done: asyncio.Task[None]) -> None:
+            def finished(done: asyncio.Task[None], size: int = len(batch)) -> None:
                 self._in_flight.discard(done)
+                self._items_in_flight -= size
                 slots.release()
                 if not done.cancelled() and done.exception() is not None:
                     logger.error("batch dispatch failed", exc_info=done.exception())
@@ -156,9 +162,12 @@ class Batcher:
 
     def _take(self) -> list[_Entry]:
         """Take items in turn while the padded cost stays within budget (at least one), and no more
-        than this pass's share of the waiting items when other passes are idle too."""
-        idle = max(1, self.tower.concurrency - len(self._in_flight))  # this pass included
-        share = -(-self.pending // idle)
+        than this pass's share: of the waiting items among the idle passes, and of all the items
+        (waiting and in flight) among all passes."""
+        concurrency = max(1, self.tower.concurrency)
+        idle = max(1, concurrency - len(self._in_flight))  # this pass included
+        pending = self.pending
+        share = min(-(-pending // idle), -(-(pending + self._items_in_flight) // concurrency))
         batch: list[_Entry] = []
         used: set[_Entry] = set()  # taken, or cancelled and dropped
         widest = 0
