@@ -178,10 +178,13 @@ async def test_waiting_items_are_shared_among_idle_passes(tiny_clip_dir):
     adapter.image.forward = held_forward
     await built.add(adapter)
     batcher = built.runner(adapter.spec.name).batchers["image"]
+    picture = photo("chelsea")
+    # Passes of 4 set the company the next batch waits for (the warm-up's pass of 1 would let
+    # the first two singles go at once, on the two idle passes).
+    await built.embed(adapter.spec.name, [ImageInput(image=picture)] * 8)
     try:
         sizes.clear()
         gate.clear()
-        picture = photo("chelsea")
         requests = [built.embed(adapter.spec.name, [ImageInput(image=picture)]) for _ in range(8)]
         served = asyncio.gather(*requests)
         await until(lambda: sum(sizes) == 8 or (len(sizes) == 1 and batcher.pending == 0))
@@ -235,6 +238,38 @@ async def test_an_idle_pass_takes_its_share_of_all_the_work_not_all_that_waits(t
     finally:
         for gate in gates:
             gate.set()
+        await built.close()
+
+
+async def test_a_batch_closes_once_as_many_items_wait_as_the_last_one_carried(tiny_clip_dir):
+    """The batch wait ends early when the company the last pass implies has arrived (its clients
+    came back), and not before: with a 10 s wait, a pair after a pass of two goes at once, while a
+    lone image after it waits for its partner."""
+    built = Engine(limits=RunnerLimits(batch_wait_ms=10_000))
+    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    sizes: list[int] = []
+    original = adapter.image.forward
+
+    def counted_forward(batch):
+        sizes.append(len(batch))
+        return original(batch)
+
+    adapter.image.forward = counted_forward
+    await built.add(adapter)  # its warm-up pass carried one image
+    name, picture = adapter.spec.name, photo("chelsea")
+    batcher = built.runner(name).batchers["image"]
+    loop = asyncio.get_running_loop()
+    try:
+        started = loop.time()
+        await built.embed(name, [ImageInput(image=picture)] * 2)  # 2 >= 1 waiting: no wait
+        lone = asyncio.create_task(built.embed(name, [ImageInput(image=picture)]))
+        await until(lambda: batcher.pending == 1)
+        await asyncio.sleep(0.3)
+        assert batcher.pending == 1 and not lone.done()  # 1 < 2: still waiting for company
+        await asyncio.gather(lone, built.embed(name, [ImageInput(image=picture)]))
+        assert loop.time() - started < 5, "a batch waited out the 10 s deadline"
+        assert sizes[-2:] == [2, 2], sizes
+    finally:
         await built.close()
 
 

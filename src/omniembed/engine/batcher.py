@@ -2,7 +2,8 @@
 
 Items from concurrent requests queue here as preprocessed features. One loop per tower takes as
 many as fit a cost budget (padded tokens for text, images for image towers), waiting at most a few
-milliseconds for company when the device is idle, and runs collate + forward on the model's own
+milliseconds for company when the device is idle (less once as many items wait as the last pass
+carried: the company it expects has come), and runs collate + forward on the model's own
 device threads, so the event loop never waits on model work. A tower that can run several passes
 at once (OpenVINO streams) gets that many batches in flight; the next batch forms while they run.
 Items whose request was cancelled are dropped before the forward pass.
@@ -67,6 +68,7 @@ class Batcher:
         self._task: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[None]] = set()
         self._items_in_flight = 0
+        self._last_size = 0
         self.forward_passes = 0
         self.items_forwarded = 0
 
@@ -132,13 +134,20 @@ class Batcher:
             await self._wakeup.wait()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.max_wait_s
-        while self._fits_more() and (remaining := deadline - loop.time()) > 0:
+        while self._fits_more() and not self._company_arrived() and (remaining := deadline - loop.time()) > 0:
             self._wakeup.clear()
             try:
                 await asyncio.wait_for(self._wakeup.wait(), remaining)
             except TimeoutError:
                 break
         return self._take()
+
+    def _company_arrived(self) -> bool:
+        """As many items wait as the last pass carried, for every idle pass: the clients whose
+        answers that pass produced have come back, and waiting out the deadline would only leave a
+        core idle (in a closed loop of 16 single-caption clients, ~2 ms of every ~28 ms cycle)."""
+        idle = max(1, self.tower.concurrency - len(self._in_flight))
+        return self._last_size > 0 and self.pending >= self._last_size * idle
 
     def _in_turn(self) -> Iterator[_Entry]:
         """Waiting items in batch order: one from each request per round, oldest request first."""
@@ -205,6 +214,7 @@ class Batcher:
                     entry.future.set_exception(error)
             return
         self.forward_passes += 1
+        self._last_size = len(live)
         self.items_forwarded += len(live)
         if self._observe_batch is not None:
             self._observe_batch(len(live))
