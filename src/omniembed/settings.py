@@ -96,7 +96,11 @@ class Settings(BaseSettings):
     # Engine ---------------------------------------------------------------------------------
     max_batch_tokens: int = Field(default=16384, ge=1, description="Padded token budget of one text batch.")
     max_batch_images: int = Field(default=32, ge=1, description="Images in one image-tower batch.")
-    batch_wait_ms: float = Field(default=2.0, ge=0, description="How long an idle batcher waits for company.")
+    batch_wait_ms: float = Field(
+        default=2.0,
+        ge=0,
+        description="Longest an idle batcher waits for company (less once the last pass's worth waits).",
+    )
     max_queue_items: int = Field(default=2048, ge=1, description="Admitted, unfinished items per model.")
     preprocess_threads: int = Field(default=0, ge=0, description="0 = one per CPU core.")
 

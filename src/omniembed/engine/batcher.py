@@ -146,8 +146,11 @@ class Batcher:
         """As many items wait as the last pass carried, for every idle pass: the clients whose
         answers that pass produced have come back, and waiting out the deadline would only leave a
         core idle (in a closed loop of 16 single-caption clients, ~2 ms of every ~28 ms cycle)."""
-        idle = max(1, self.tower.concurrency - len(self._in_flight))
-        return self._last_size > 0 and self.pending >= self._last_size * idle
+        return self._last_size > 0 and self.pending >= self._last_size * self._idle_passes()
+
+    def _idle_passes(self) -> int:
+        """Passes that could start now, the one being formed included."""
+        return max(1, self.tower.concurrency - len(self._in_flight))
 
     def _in_turn(self) -> Iterator[_Entry]:
         """Waiting items in batch order: one from each request per round, oldest request first."""
@@ -173,10 +176,9 @@ class Batcher:
         """Take items in turn while the padded cost stays within budget (at least one), and no more
         than this pass's share: of the waiting items among the idle passes, and of all the items
         (waiting and in flight) among all passes."""
-        concurrency = max(1, self.tower.concurrency)
-        idle = max(1, concurrency - len(self._in_flight))  # this pass included
         pending = self.pending
-        share = min(-(-pending // idle), -(-(pending + self._items_in_flight) // concurrency))
+        all_passes = max(1, self.tower.concurrency)
+        share = min(-(-pending // self._idle_passes()), -(-(pending + self._items_in_flight) // all_passes))
         batch: list[_Entry] = []
         used: set[_Entry] = set()  # taken, or cancelled and dropped
         widest = 0
