@@ -66,8 +66,7 @@ class Batcher:
         self._requests: deque[deque[_Entry]] = deque()  # waiting items, one queue per request
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
-        self._items_in_flight = 0
+        self._in_flight: dict[asyncio.Task[None], int] = {}  # each running pass and its item count
         self._last_size = 0
         self.forward_passes = 0
         self.items_forwarded = 0
@@ -116,12 +115,10 @@ class Batcher:
                 slots.release()
                 continue
             task = asyncio.get_running_loop().create_task(self._forward(batch))
-            self._in_flight.add(task)
-            self._items_in_flight += len(batch)
+            self._in_flight[task] = len(batch)
 
-            def finished(done: asyncio.Task[None], size: int = len(batch)) -> None:
-                self._in_flight.discard(done)
-                self._items_in_flight -= size
+            def finished(done: asyncio.Task[None]) -> None:
+                self._in_flight.pop(done, None)
                 slots.release()
                 if not done.cancelled() and done.exception() is not None:
                     logger.error("batch dispatch failed", exc_info=done.exception())
@@ -178,7 +175,8 @@ class Batcher:
         (waiting and in flight) among all passes."""
         pending = self.pending
         all_passes = max(1, self.tower.concurrency)
-        share = min(-(-pending // self._idle_passes()), -(-(pending + self._items_in_flight) // all_passes))
+        in_flight = sum(self._in_flight.values())
+        share = min(-(-pending // self._idle_passes()), -(-(pending + in_flight) // all_passes))
         batch: list[_Entry] = []
         used: set[_Entry] = set()  # taken, or cancelled and dropped
         widest = 0
