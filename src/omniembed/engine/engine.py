@@ -173,15 +173,17 @@ class Engine:
         texts = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], TextInput)]
         images = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], ImageInput)]
         videos = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], VideoInput)]
-        jobs: list[Any] = [self._video(runner, p) for _, (_, p) in videos]  # type: ignore[arg-type]
-        if images:
-            jobs.insert(0, self._images(runner, [p for _, (_, p) in images]))  # type: ignore[misc]
+        # Only the modalities present get a job: a lone job is awaited in place (see awaited()).
+        jobs: list[Any] = []
         if texts:
-            jobs.insert(0, self._texts(runner, [p.text for _, (_, p) in texts], options, prompt))  # type: ignore[union-attr]
-        results = await awaited(jobs)
-        text_rows, tokens = results.pop(0) if texts else ([], 0)
-        image_rows = results.pop(0) if images else []
-        video_rows = results
+            jobs.append(self._texts(runner, [p.text for _, (_, p) in texts], options, prompt))  # type: ignore[union-attr]
+        if images:
+            jobs.append(self._images(runner, [p for _, (_, p) in images]))  # type: ignore[misc]
+        jobs.extend(self._video(runner, p) for _, (_, p) in videos)  # type: ignore[arg-type]
+        results = iter(await awaited(jobs))
+        text_rows, tokens = next(results) if texts else ([], 0)
+        image_rows = next(results) if images else []
+        video_rows = list(results)
         vectors: list[np.ndarray] = [np.empty(0)] * len(parts)
         for (slot, _), row in zip(texts, text_rows, strict=True):
             vectors[slot] = row
