@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's one test command (README "Tests"; .ci/run calls it). On a fresh machine it installs
-# everything the suite needs — system libraries, a virtualenv, the CPU torch build, the package with
-# all extras — then runs lint, type checks and the tests that are not marked slow.
+# everything the suite needs — system libraries, a virtualenv, torch 2.14.1 with torchvision 0.29.1, the
+# package with all extras — then runs lint, type checks and the tests that are not marked slow.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,12 +22,9 @@ if [ -z "${VIRTUAL_ENV:-}" ]; then
 fi
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 python -m pip install -q --upgrade pip
-# Exactly this torch: a CPU build is on disk here; any other spec pulls GBs of CUDA wheels.
-python -m pip install -q "torch==2.13.0"
-python -m pip install -q -e ".[dev,onnx,openvino,retrieval]"
-# open_clip ships the CLIP BPE vocabulary and model configs the tests build tiny models from.
-# --no-deps: its torchvision dependency cannot be installed next to the CPU torch here.
-python -m pip install -q --no-deps "open_clip_torch==3.3.0"
+# torch and torchvision are pinned as a pair (torchvision's ops are built against one torch); both
+# come from wheels on this machine's disk. They are the standard builds and run on a CPU-only host.
+python -m pip install -q "torch==2.14.1" "torchvision==0.29.1" -e ".[dev,onnx,openvino,retrieval,open_clip]"
 
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks
