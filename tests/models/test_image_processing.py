@@ -1,4 +1,5 @@
-"""Our Pillow/numpy pre-processing vs the reference transformers processor, pixel for pixel."""
+"""Our pre-processing vs the reference transformers processors, pixel for pixel, for both of their
+backends (torchvision, the default where it is installed, and PIL), and vs open_clip's transforms."""
 
 from __future__ import annotations
 
@@ -19,10 +20,27 @@ def clip_processor():
 
 
 @pytest.fixture(scope="module")
+def clip_pil_processor():
+    from transformers import CLIPImageProcessorPil
+
+    return CLIPImageProcessorPil()
+
+
+@pytest.fixture(scope="module")
 def exact_resize_processor():
     from transformers import SiglipImageProcessor
 
     return SiglipImageProcessor(size={"height": 224, "width": 224})
+
+
+@pytest.fixture(scope="module")
+def exact_resize_pil_processor():
+    from transformers import SiglipImageProcessorPil
+
+    return SiglipImageProcessorPil(size={"height": 224, "width": 224})
+
+
+PROCESSORS = ["clip_processor", "clip_pil_processor", "exact_resize_processor", "exact_resize_pil_processor"]
 
 
 def variants():
@@ -38,8 +56,14 @@ def variants():
     }
 
 
+def test_backends_are_told_apart(clip_processor, clip_pil_processor):
+    assert clip_processor.backend == "torchvision"  # torchvision is installed: the default backend
+    assert ImagePreprocessor.from_hf(clip_processor).resize_backend == "torch"
+    assert ImagePreprocessor.from_hf(clip_pil_processor).resize_backend == "pil"
+
+
 @pytest.mark.parametrize("name", list(variants()))
-@pytest.mark.parametrize("which", ["clip_processor", "exact_resize_processor"])
+@pytest.mark.parametrize("which", PROCESSORS)
 def test_pixels_match_reference(name, which, request):
     processor = request.getfixturevalue(which)
     image = variants()[name]
@@ -50,10 +74,11 @@ def test_pixels_match_reference(name, which, request):
 
 
 @pytest.mark.parametrize("name", list(variants()))
-@pytest.mark.parametrize("which", ["clip_processor", "exact_resize_processor"])
+@pytest.mark.parametrize("which", PROCESSORS)
 def test_fast_resize_stays_within_a_rounding_step(name, which, request):
     """The fast path's torch resize (bicubic for CLIP, bilinear for SigLIP) against the reference,
-    up- and downscaling: at most ~2 uint8 levels on any pixel, far below the 0.01 mean bound."""
+    up- and downscaling: at most ~2 uint8 levels on any pixel (none against the torchvision
+    backend, which resizes with the same kernels), far below the 0.01 mean bound."""
     processor = request.getfixturevalue(which)
     image = variants()[name]
     preprocessor = ImagePreprocessor.from_hf(processor)
@@ -73,3 +98,37 @@ def test_jpeg_draft_decoding_stays_within_tolerance(clip_processor, size):
     exact = clip_processor(images=decode_image(data, ImageLimits()), return_tensors="np")["pixel_values"][0]
     mad = float(np.abs(fast - exact).mean())
     assert mad <= 0.01, mad
+
+
+# open_clip's transform resizes before it converts to RGB, so a palette image is resized with
+# Pillow's nearest filter (Pillow's rule for "P") and transparency is dropped, not composited; we
+# convert first, as transformers does, so palette images are left out here on purpose.
+@pytest.mark.parametrize("name", [name for name in variants() if name != "palette"])
+@pytest.mark.parametrize("mode", ["shortest", "squash"])
+@pytest.mark.parametrize("interpolation", ["bicubic", "bilinear"])
+def test_open_clip_transforms_match(name, mode, interpolation):
+    """open_clip's own torchvision transform (Resize on PIL images, CenterCrop rounding its offset)."""
+    import open_clip as reference
+    import torch
+
+    from omniembed.models import open_clip
+
+    config = {
+        "interpolation": interpolation,
+        "resize_mode": mode,
+        "mean": (0.5, 0.4, 0.3),
+        "std": (0.2, 0.3, 0.25),
+    }
+    transform = reference.image_transform(
+        63,
+        is_train=False,
+        mean=config["mean"],
+        std=config["std"],
+        resize_mode=mode,
+        interpolation=interpolation,
+    )
+    image = variants()[name]
+    expected = transform(image)
+    assert isinstance(expected, torch.Tensor)
+    ours = open_clip.image_preprocessor(config, 63)(to_rgb(image))
+    np.testing.assert_allclose(ours, expected.numpy(), atol=2e-6)

@@ -19,7 +19,7 @@ from PIL import Image
 
 from omniembed.models.base import Adapter, ImageTower
 from omniembed.models.clip import build_dual_encoder
-from omniembed.models.image_processing import ImagePreprocessor
+from omniembed.models.image_processing import ImagePreprocessor, resize_rgb
 from omniembed.models.registry import LoadRequest
 from omniembed.models.torch_towers import features_of, hf_load_kwargs, resolve_device, to_numpy, torch_dtype
 
@@ -69,6 +69,7 @@ class NaflexPreprocessor:
     rescale_factor: float = 1 / 255
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.5, 0.5, 0.5)
+    resize_backend: str = "pil"  # "torch" for transformers' torchvision backend (see image_processing)
 
     @classmethod
     def from_hf(cls, processor: Any) -> NaflexPreprocessor:
@@ -79,6 +80,7 @@ class NaflexPreprocessor:
             rescale_factor=float(processor.rescale_factor),
             mean=tuple(float(v) for v in processor.image_mean),  # type: ignore[arg-type]
             std=tuple(float(v) for v in processor.image_std),  # type: ignore[arg-type]
+            resize_backend="torch" if getattr(processor, "backend", None) == "torchvision" else "pil",
         )
 
     @property
@@ -105,7 +107,8 @@ class NaflexPreprocessor:
 
     def __call__(self, image: Image.Image, fast: bool = False) -> dict[str, np.ndarray]:
         height, width = self.target_size(image.height, image.width)
-        pixels = np.asarray(image.resize((width, height), resample=self.resample), dtype=np.float32)
+        backend = "torch" if fast else self.resize_backend
+        pixels = resize_rgb(image, (width, height), self.resample, backend).astype(np.float32)
         scale = np.asarray([self.rescale_factor / s for s in self.std], dtype=np.float32)
         shift = np.asarray([m / s for m, s in zip(self.mean, self.std, strict=True)], dtype=np.float32)
         pixels = pixels * scale - shift  # (H, W, C)
