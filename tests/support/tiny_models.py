@@ -1,20 +1,18 @@
 """Tiny random-weight models built from the real config classes, saved to temp directories.
 
-They exercise the real code paths (transformers, sentence-transformers, open_clip's own model code)
-with real tokenizers, without any download.
+They exercise the real code paths (transformers, sentence-transformers) with real tokenizers, without
+any download; open_clip's are in tiny_open_clip.py.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import torch
 
-from omniembed.models.open_clip import bpe_vocabulary, clip_tokenizer
+from omniembed.models.open_clip import clip_tokenizer
 
 CORPUS_WORDS = " ".join(
     [
@@ -308,32 +306,3 @@ def build_tiny_qwen3(directory: Path, *, seed: int = 0, sentence_transformers_co
     }
     SentenceTransformer(modules=[transformer, pooling, Normalize()], prompts=prompts).save(str(directory))
     return directory
-
-
-OPEN_CLIP_CONFIG = {
-    "embed_dim": 16,
-    "vision_cfg": {"image_size": 64, "layers": 2, "width": 32, "head_width": 16, "patch_size": 16},
-    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 2},
-}
-
-
-def run_open_clip_reference(directory: Path, texts: list[str], pixels_file: Path, *, seed: int = 0) -> Path:
-    """Build a tiny open_clip CLIP with open_clip's own model code, save it in open_clip's format and
-    its reference outputs. Runs in a subprocess: open_clip's package __init__ needs torchvision, so
-    only its model modules are loaded there, with a stand-in for the one torchvision class they import."""
-    script = Path(__file__).with_name("open_clip_reference.py")
-    directory.mkdir(parents=True, exist_ok=True)
-    request = {
-        "directory": str(directory),
-        "texts": texts,
-        "pixels": str(pixels_file),
-        "seed": seed,
-        "model_cfg": OPEN_CLIP_CONFIG,
-        "bpe": str(bpe_vocabulary()),
-    }
-    done = subprocess.run(
-        [sys.executable, str(script), json.dumps(request)], capture_output=True, text=True, timeout=300
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"open_clip reference failed:\n{done.stderr[-3000:]}")
-    return directory / "reference.npz"
