@@ -60,10 +60,11 @@ async def test_image_is_the_mean_of_the_normalized_query_embeddings(engine, refe
     assert_parity(await images(engine, pictures), query_embeds.mean(axis=1))
 
 
-def test_blip_processor_pixels():
-    from transformers import BlipImageProcessor
+@pytest.mark.parametrize("backend", ["BlipImageProcessor", "BlipImageProcessorPil"])
+def test_blip_processor_pixels(backend):
+    import transformers
 
-    processor = BlipImageProcessor()
+    processor = getattr(transformers, backend)()  # torchvision (the default here) and PIL
     image = photo("chelsea").convert("RGBA")
     ours = ImagePreprocessor.from_hf(processor)(to_rgb(image))
     np.testing.assert_allclose(

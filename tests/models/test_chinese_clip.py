@@ -57,11 +57,12 @@ async def test_image_parity(engine, reference):
     assert_parity(await images(engine, pictures), expected)
 
 
+@pytest.mark.parametrize("backend", ["ChineseCLIPImageProcessor", "ChineseCLIPImageProcessorPil"])
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P"])
-def test_default_processor_pixels(mode):
-    from transformers import ChineseCLIPImageProcessor
+def test_default_processor_pixels(mode, backend):
+    import transformers
 
-    processor = ChineseCLIPImageProcessor()
+    processor = getattr(transformers, backend)()  # torchvision (the default here) and PIL
     image = photo("astronaut").resize((300, 420)).convert(mode)
     ours = ImagePreprocessor.from_hf(processor)(to_rgb(image))
     np.testing.assert_allclose(

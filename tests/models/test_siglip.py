@@ -111,14 +111,16 @@ async def test_siglip2_naflex_parity(siglip2_dir):
     await engine.close()
 
 
+@pytest.mark.parametrize("backend", ["Siglip2ImageProcessor", "Siglip2ImageProcessorPil"])
 @pytest.mark.parametrize("mode", ["RGB", "RGBA", "L", "P"])
 @pytest.mark.parametrize("size", [(451, 300), (64, 200), (1000, 37)])
-def test_naflex_preprocessing_matches_reference(mode, size):
-    from transformers import Siglip2ImageProcessor
+def test_naflex_preprocessing_matches_reference(mode, size, backend):
+    import transformers
 
     from omniembed.media.images import to_rgb
 
-    processor = Siglip2ImageProcessor(patch_size=16, max_num_patches=256)
+    # torchvision (the default here) and PIL backends
+    processor = getattr(transformers, backend)(patch_size=16, max_num_patches=256)
     image = to_rgb(
         photo("chelsea").resize(size).convert(mode)
     )  # this processor does not convert modes itself
