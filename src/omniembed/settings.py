@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     graceful_timeout_s: float = Field(
         default=30.0, gt=0, description="In-flight requests get this long to finish."
     )
+    # Request heads are bounded before any of it reaches the app (431/414 JSON past them).
+    max_url_bytes: int = Field(default=8192, ge=256, description="Longest request target (path+query).")
+    max_header_bytes: int = Field(default=8192, ge=256, description="Longest header (name + value).")
+    max_header_total_bytes: int = Field(default=32768, ge=1024, description="All headers together.")
+    max_header_count: int = Field(default=100, ge=8, description="Most headers in one request.")
 
     # Engine ---------------------------------------------------------------------------------
     max_batch_tokens: int = Field(default=16384, ge=1, description="Padded token budget of one text batch.")
@@ -109,6 +114,16 @@ class Settings(BaseSettings):
     max_text_chars: int = Field(default=200_000, ge=1)
     max_request_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=40_000_000, ge=1)
+    decode_memory_mb: int = Field(
+        default=512,
+        ge=16,
+        description="Decoded image pixels in flight, all requests together (an image reserves its peak "
+        "decode memory, ~5-9 bytes a pixel, from its header: 200-360 MB at the 40 MP limit); past it "
+        "images wait, then get 429. An image needing more than all of it gets 413.",
+    )
+    decode_wait_s: float = Field(
+        default=10.0, ge=0, description="Longest an image waits for decode memory before a 429."
+    )
     image_formats: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["JPEG", "PNG", "WEBP", "GIF", "BMP"]
     )

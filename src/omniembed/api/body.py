@@ -14,9 +14,13 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
-from omniembed.errors import InvalidInputError, UnsupportedMediaTypeError
+from omniembed.api.fields import TEXT_LIMIT, TEXT_TOO_LONG
+from omniembed.errors import InvalidInputError, PayloadTooLargeError, UnsupportedMediaTypeError
 
 Model = TypeVar("Model", bound=BaseModel)
+
+# Union branch tags pydantic puts in error locations; not field names.
+_TAGS = frozenset({"str", "int", "float", "bool", "list", "dict", "none"})
 
 # Models referenced from OpenAPI request bodies, added to the schema's components by openapi.py.
 BODY_MODELS: dict[str, type[BaseModel]] = {}
@@ -37,26 +41,54 @@ async def read_json(request: Request, model: type[Model], *, strict_content_type
             f"Content-Type must be application/json (got '{mime or 'none'}').", param="content-type"
         )
     raw = await request.body()
-    return parse_json(raw, model)
+    return parse_json(raw, model, limits(request))
 
 
-def parse_json(raw: bytes, model: type[Model]) -> Model:
+def limits(request: Request) -> dict[str, Any]:
+    """The validation context of a request's schemas: the configured text limit (see fields.py)."""
+    services = getattr(request.app.state, "services", None)
+    return {TEXT_LIMIT: services.settings.max_text_chars} if services is not None else {}
+
+
+def parse_json(raw: bytes, model: type[Model], context: dict[str, Any] | None = None) -> Model:
     if not raw.strip():
         raise InvalidInputError("The request body is empty; send a JSON object.", param="body")
     try:
-        data = orjson.loads(raw)
+        data = orjson.loads(raw)  # refuses NaN, Infinity and numbers that overflow a double
     except orjson.JSONDecodeError as error:
         raise InvalidInputError(f"The body is not valid JSON: {error}", param="body") from error
-    return validate(data, model)
+    return validate(data, model, context)
 
 
-def validate(data: Any, model: type[Model]) -> Model:
+def validate(data: Any, model: type[Model], context: dict[str, Any] | None = None) -> Model:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context=context)
     except ValidationError as error:
-        raise RequestValidationError(
-            [{**e, "loc": ("body", *e.get("loc", ()))} for e in error.errors(include_url=False)]
-        ) from error
+        problems = error.errors(include_url=False, include_input=False)
+        _raise_if_too_long(problems)
+        raise RequestValidationError([{**e, "loc": ("body", *e.get("loc", ()))} for e in problems]) from error
+
+
+def _raise_if_too_long(problems: list[Any]) -> None:
+    """An over-long text is a 413 like every other size limit, not a 400."""
+    for problem in problems:
+        if problem.get("type") == TEXT_TOO_LONG:
+            where = _field_path(problem.get("loc", ()))
+            raise PayloadTooLargeError(f"{where}: {problem.get('msg')}", param=where)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    """`("inputs", 0, "function-after[...]")` → `inputs[0]`: union branch tags are left out, and so is
+    a discriminator tag before its field (`("input", 0, "text", "text")` → `input[0].text`)."""
+    text = ""
+    previous: object = None
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier() and part not in _TAGS and part != previous:
+            text += f".{part}" if text else part
+        previous = part
+    return text or "body"
 
 
 def request_body(

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from omniembed.api.fields import Fps, Name, NumFrames, Text
 from omniembed.api.inputs import image_item, text_item, video_item
 from omniembed.engine.items import InterleavedInput, Item, VideoOptions
 from omniembed.errors import InvalidInputError
@@ -18,19 +19,19 @@ from omniembed.settings import Settings
 
 class ImageURL(BaseModel):
     url: str = Field(description="data URI, bare base64, or http(s) URL")
-    detail: str | None = None
+    detail: Name | None = None
 
 
 class VideoURL(BaseModel):
     url: str = Field(description="data URI (video/mp4, ...), bare base64, or http(s) URL")
-    num_frames: int | None = Field(default=None, ge=1, description="frames sampled uniformly (clamped)")
-    fps: float | None = Field(default=None, gt=0, description="sample at this rate instead (clamped)")
+    num_frames: NumFrames | None = Field(default=None, description="frames sampled uniformly (clamped)")
+    fps: Fps | None = Field(default=None, description="sample at this rate instead (0 < fps <= 60)")
     pooling: Literal["mean", "none"] = "mean"
 
 
 class TextPart(BaseModel):
     type: Literal["text"]
-    text: str
+    text: Text
 
 
 class ImagePart(BaseModel):
@@ -44,7 +45,7 @@ class VideoPart(BaseModel):
 
 
 ContentPart = Annotated[TextPart | ImagePart | VideoPart, Field(discriminator="type")]
-ContentItem = str | ContentPart | list[ContentPart]
+ContentItem = Text | ContentPart | list[ContentPart]
 
 TOKEN_IDS_MESSAGE = (
     "Token-id inputs are not supported: ids from another tokenizer mean nothing to this model. Send text "

@@ -7,7 +7,9 @@ Items keep the order in which the fields arrive.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
@@ -18,6 +20,8 @@ from omniembed.errors import InvalidInputError
 from omniembed.media.payload import MediaReference
 from omniembed.media.video import is_video
 from omniembed.settings import Settings
+
+N = TypeVar("N", int, float)
 
 FILE_FIELDS = ("file", "files", "image", "images", "video", "videos", "predict_file")
 TEXT_FIELDS = ("input", "text", "texts")
@@ -47,12 +51,23 @@ def _media_item(
     return VideoInput(reference, video) if wants_video else ImageInput(reference=reference)
 
 
-def _video_options(options: dict[str, str]) -> VideoOptions:
+def _number(options: dict[str, str], name: str, kind: Callable[[str], N]) -> N | None:
+    """A form field as a number; VideoOptions then refuses NaN, infinities and out-of-range values."""
+    value = options.get(name, "").strip()
+    if not value:
+        return None
     try:
-        frames = int(options["num_frames"]) if options.get("num_frames") else None
-        fps = float(options["fps"]) if options.get("fps") else None
+        if len(value) > 64:  # no sensible number is this long (and int() of huge digit strings is slow)
+            raise ValueError(value)
+        return kind(value)
     except ValueError as error:
-        raise InvalidInputError("num_frames and fps must be numbers.", param="num_frames") from error
+        what = "a whole number" if kind is int else "a number"
+        raise InvalidInputError(f"{name} must be {what} (got {value[:32]!r}).", param=name) from error
+
+
+def _video_options(options: dict[str, str]) -> VideoOptions:
+    frames = _number(options, "num_frames", int)
+    fps = _number(options, "fps", float)
     pooling = options.get("pooling", "mean")
     if pooling not in ("mean", "none"):
         raise InvalidInputError("pooling must be 'mean' or 'none'.", param="pooling")
@@ -63,7 +78,11 @@ async def read_upload(
     request: Request, settings: Settings, *, allow_text: bool = True, kind: str | None = None
 ) -> Upload:
     """`kind` forces every file to be an "image" or a "video"; by default it is read off each file."""
-    form = await request.form(max_files=settings.max_items_per_request, max_fields=1000)
+    # Text fields may be as large as the body itself (which is bounded while it streams in), so an
+    # over-long text meets the same 413 as in JSON instead of Starlette's 1 MiB-per-field 400.
+    form = await request.form(
+        max_files=settings.max_items_per_request, max_fields=1000, max_part_size=settings.max_request_bytes
+    )
     upload = Upload()
     entries: list[tuple[str, str | UploadFile]] = []
     try:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omniembed.api.body import media_type, read_json, request_body, validate
 from omniembed.api.errors import Request, error_responses
+from omniembed.api.fields import Dimensions, Fps, Name, NumFrames
 from omniembed.api.inputs import video_item
 from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
 from omniembed.api.responses import ORJSONResponse
@@ -24,14 +25,14 @@ router = APIRouter(tags=["video"], responses=error_responses())
 
 class VideoEmbeddingOptions(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    model: str | None = None
-    num_frames: int | None = Field(
-        default=None, ge=1, description="frames sampled uniformly (clamped to the limit)"
+    model: Name | None = None
+    num_frames: NumFrames | None = Field(
+        default=None, description="frames sampled uniformly (clamped to the limit)"
     )
-    fps: float | None = Field(default=None, gt=0, description="sample at this rate instead (clamped)")
+    fps: Fps | None = Field(default=None, description="sample at this rate instead (0 < fps <= 60)")
     pooling: Literal["mean", "none"] = "mean"
     normalize: bool | None = None
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: Dimensions | None = None
     encoding_format: Literal["float", "base64", "int8", "uint8", "binary", "ubinary"] = "float"
 
 

@@ -27,7 +27,12 @@ STARTER_NOTICE = (
 
 def input_policy(settings: Settings) -> InputPolicy:
     return InputPolicy(
-        image_limits=ImageLimits.create(settings.max_image_pixels, settings.image_formats),
+        image_limits=ImageLimits.create(
+            settings.max_image_pixels,
+            settings.image_formats,
+            decode_memory_mb=settings.decode_memory_mb,
+            decode_wait_s=settings.decode_wait_s,
+        ),
         video_limits=VideoLimits(
             max_duration_s=settings.video_max_duration_s,
             max_frames=settings.video_max_frames,
@@ -42,6 +47,7 @@ def input_policy(settings: Settings) -> InputPolicy:
             max_bytes=settings.max_request_bytes,
         ),
         fast_image_decode=settings.fast_image_decode,
+        max_text_chars=settings.max_text_chars,
     )
 
 

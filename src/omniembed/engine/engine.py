@@ -9,6 +9,7 @@ video frames and interleaved parts are fused by a normalized mean), then post-pr
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -34,9 +35,10 @@ from omniembed.engine.items import (
 from omniembed.engine.metrics import Metrics
 from omniembed.engine.postprocess import check_dimensions, finalize, fuse
 from omniembed.engine.runner import ModelRunner, RunnerLimits, awaited
-from omniembed.errors import InvalidInputError, ModelNotFoundError, NotReadyError
+from omniembed.errors import InvalidInputError, ModelNotFoundError, NotReadyError, PayloadTooLargeError
+from omniembed.media.budget import DecodeBudget
 from omniembed.media.fetch import FetchPolicy, fetch_media
-from omniembed.media.images import ImageLimits, decode_image, to_rgb
+from omniembed.media.images import ImageLimits, decode_cost, decode_image, to_rgb
 from omniembed.media.payload import MediaReference
 from omniembed.media.video import VideoLimits, decode_video
 from omniembed.models.base import Adapter, ModelSpec
@@ -52,6 +54,7 @@ class InputPolicy:
     video_limits: VideoLimits = field(default_factory=VideoLimits)
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
     fast_image_decode: bool = True
+    max_text_chars: int = 200_000  # Settings.max_text_chars
 
 
 def resolve_prompt(spec: ModelSpec, input_type: str | None) -> str | None:
@@ -87,6 +90,8 @@ class Engine:
         self.metrics = metrics or Metrics()
         threads = preprocess_threads or max(2, os.cpu_count() or 2)
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="preprocess")
+        image_limits = self.policy.image_limits
+        self.decode_budget = DecodeBudget(image_limits.decode_memory_bytes, image_limits.decode_wait_s)
         self.runners: dict[str, ModelRunner] = {}
         self._aliases: dict[str, str] = {}
 
@@ -136,8 +141,10 @@ class Engine:
         check_dimensions(spec, options.dimensions)
         prompt = resolve_prompt(spec, options.input_type)
         parts = _parts(items)
-        for _, part in parts:
+        for index, part in parts:
             runner.require("text" if isinstance(part, TextInput) else "image")
+            if isinstance(part, TextInput):
+                self._check_text(part.text, index)
         with runner.admit(self._units(parts)):
             vectors, tokens, images, frames = await self._embed_parts(runner, parts, options, prompt)
         per_item = self._assemble(items, parts, vectors)
@@ -151,6 +158,15 @@ class Engine:
             )
         self._count_items(runner, parts)
         return EmbedResult(spec.name, embeddings, prompt_tokens=tokens, image_count=images, frames=frames)
+
+    def _check_text(self, text: str, index: int) -> None:
+        """Every caller's texts meet the limit before any tokenizing: the HTTP schemas check it too,
+        but the Python API, collections and label prompts come here directly."""
+        limit = self.policy.max_text_chars
+        if len(text) > limit:
+            raise PayloadTooLargeError(
+                f"Text of {len(text)} characters; the limit is {limit}.", param=f"input[{index}]"
+            )
 
     def _units(self, parts: list[tuple[int, Part]]) -> int:
         units = 0
@@ -242,6 +258,11 @@ class Engine:
                 source = await self._bytes(item.reference)
             else:
                 raise InvalidInputError("An image item carries no data.", param="input")
+            if isinstance(source, bytes):  # decoded pixels in flight stay within the budget
+                draft = runner.draft_request if self.policy.fast_image_decode else None
+                cost = decode_cost(source, self.policy.image_limits, draft)
+                work = functools.partial(self._decode_and_preprocess, runner, source)
+                return await self.decode_budget.run(self.pool, cost, work)
             return await loop.run_in_executor(self.pool, self._decode_and_preprocess, runner, source)
 
         pixels = await awaited([prepare(item) for item in images])

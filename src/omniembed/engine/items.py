@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from omniembed.media.payload import MediaReference
+from omniembed.media.video import check_sampling
 from omniembed.models.base import Truncation
 
 
@@ -30,6 +31,10 @@ class VideoOptions:
     num_frames: int | None = None
     fps: float | None = None
     pooling: Literal["mean", "none"] = "mean"
+
+    def __post_init__(self) -> None:
+        # Every caller (each dialect, multipart forms, the Python API) builds these: one check for all.
+        check_sampling(self.num_frames, self.fps)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,10 @@ DEFAULT_LOGIT_SCALE = 20.0
 IMAGE_TEMPLATES = ("a photo of a {}.",)
 TEXT_TEMPLATES = ("{}",)
 LABEL_CACHE_SIZE = 256
+# The cache also holds its keys' strings and its vectors: bounded by those too, or 256 entries of
+# request-sized label lists (up to the body limit each) would keep gigabytes alive.
+LABEL_CACHE_MAX_CHARS = 4_000_000
+LABEL_CACHE_MAX_ROWS = 16_384
 
 
 @dataclass
@@ -66,6 +70,10 @@ def calibrate(spec: ModelSpec, similarities: np.ndarray) -> tuple[np.ndarray | N
     return logits, softmax(logits)
 
 
+def _key_chars(key: tuple[str, tuple[str, ...], tuple[str, ...]]) -> int:
+    return sum(map(len, key[1])) + sum(map(len, key[2]))
+
+
 def _all_media(items: Sequence[Item]) -> bool:
     return all(isinstance(item, ImageInput | VideoInput) for item in items)
 
@@ -75,6 +83,8 @@ class Scoring:
         self.engine = engine
         self._labels: OrderedDict[tuple[str, tuple[str, ...], tuple[str, ...]], np.ndarray] = OrderedDict()
         self.label_cache_hits = 0
+        self._cached_chars = 0
+        self._cached_rows = 0
 
     async def score(
         self,
@@ -112,14 +122,34 @@ class Scoring:
             self._labels.move_to_end(key)
             self.label_cache_hits += 1
             return cached, 0
-        prompts = [TextInput(template.format(label)) for label in labels for template in templates]
+        # `{}` is the only placeholder: str.format would also honour field names, indexes and
+        # format specs ("{:>1000000000}" pads a label to a gigabyte).
+        prompts = [TextInput(template.replace("{}", label)) for label in labels for template in templates]
         result = await self.engine.embed(model, prompts, EmbedOptions(normalize=True))
         grouped = result.embeddings.reshape(len(labels), len(templates), -1).mean(axis=1)
         vectors = grouped / np.linalg.norm(grouped, axis=-1, keepdims=True)
-        self._labels[key] = vectors
-        while len(self._labels) > LABEL_CACHE_SIZE:
-            self._labels.popitem(last=False)
+        self._remember(key, vectors)
         return vectors, result.prompt_tokens
+
+    def _remember(self, key: tuple[str, tuple[str, ...], tuple[str, ...]], vectors: np.ndarray) -> None:
+        chars = _key_chars(key)
+        if chars > LABEL_CACHE_MAX_CHARS // 4 or len(vectors) > LABEL_CACHE_MAX_ROWS // 4:
+            return  # one request's labels may not take over the cache
+        previous = self._labels.pop(key, None)  # two concurrent misses on the same labels
+        if previous is not None:
+            self._cached_chars -= chars
+            self._cached_rows -= len(previous)
+        self._labels[key] = vectors
+        self._cached_chars += chars
+        self._cached_rows += len(vectors)
+        while (
+            len(self._labels) > LABEL_CACHE_SIZE
+            or self._cached_chars > LABEL_CACHE_MAX_CHARS
+            or self._cached_rows > LABEL_CACHE_MAX_ROWS
+        ):
+            old_key, old_vectors = self._labels.popitem(last=False)
+            self._cached_chars -= _key_chars(old_key)
+            self._cached_rows -= len(old_vectors)
 
     async def classify(
         self,

@@ -10,14 +10,26 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from PIL import Image
 
-from omniembed.errors import MediaDecodeError, PayloadTooLargeError, UnsupportedMediaTypeError
+from omniembed.errors import (
+    InvalidInputError,
+    MediaDecodeError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
 
 logger = logging.getLogger(__name__)
+
+# Bounds of a request's sampling options (check_sampling: a 400 above them). Frames are clamped further
+# to the limits below (at most `max_frames`); these refuse values that cannot be meant: a rate above
+# common frame rates, a frame count no limit comes near, NaN, infinities, zero and negatives.
+MAX_FPS = 60.0
+MAX_NUM_FRAMES = 10_000
 
 # Magic → the FFmpeg demuxer opened for it. Anything else is refused before FFmpeg sees it.
 _CONTAINERS: tuple[tuple[bytes, int, str, str], ...] = (
@@ -78,18 +90,36 @@ def is_video(data: bytes) -> bool:
     return any(_matches(data, magic, offset, demuxer) for magic, offset, demuxer, _ in _CONTAINERS)
 
 
+def check_sampling(num_frames: int | None, fps: float | None) -> None:
+    """Refuse sampling options that are not finite or out of range (400, whichever route sent them)."""
+    if num_frames is not None and not (isinstance(num_frames, int) and 1 <= num_frames <= MAX_NUM_FRAMES):
+        raise InvalidInputError(
+            f"num_frames must be a whole number from 1 to {MAX_NUM_FRAMES}.", param="num_frames"
+        )
+    if fps is not None and not (isinstance(fps, int | float) and math.isfinite(fps) and 0 < fps <= MAX_FPS):
+        raise InvalidInputError(f"fps must be a number above 0 and at most {MAX_FPS:g}.", param="fps")
+
+
 def sample_times(duration: float, count: int | None, fps: float | None, limits: VideoLimits) -> list[float]:
-    """Target timestamps: `count` uniform mid-segment samples, or one every 1/fps seconds, clamped."""
+    """Target timestamps: `count` uniform mid-segment samples, or one every 1/fps seconds; both clamped
+    to `max_frames` (picked uniformly over the whole video, never cut off at the end)."""
     cap = limits.max_frames
-    if fps is not None and fps > 0:
-        step = 1.0 / fps
-        total = max(1, min(int(duration / step) or 1, 10 * cap))
-        times = [i * step for i in range(total)]
-        if len(times) > cap:  # thin out uniformly rather than cut the end off
-            times = [times[round(i * (len(times) - 1) / (cap - 1))] for i in range(cap)] if cap > 1 else [0.0]
-        return times
+    if fps is not None:
+        if not (math.isfinite(fps) and fps > 0):  # 1/fps would divide by zero or overflow
+            raise InvalidInputError("fps must be a finite number above 0.", param="fps")
+        step = 1.0 / min(fps, MAX_FPS)
+        total = max(1, int(duration / step))
+        picks = range(total) if total <= cap else _spread(total, cap)
+        return [i * step for i in picks]
     n = max(1, min(count or limits.default_frames, cap))
     return [(i + 0.5) * duration / n for i in range(n)]
+
+
+def _spread(total: int, cap: int) -> list[int]:
+    """`cap` indexes out of `total`, evenly spaced, first and last included."""
+    if cap <= 1:
+        return [0]
+    return [round(i * (total - 1) / (cap - 1)) for i in range(cap)]
 
 
 def decode_video(

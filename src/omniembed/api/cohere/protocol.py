@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from omniembed.api.fields import Dimensions, Fps, MaxTokens, Name, NumFrames, Text
+
 EmbeddingType = Literal["float", "int8", "uint8", "binary", "ubinary", "base64"]
 
 
@@ -15,7 +17,7 @@ class CohereImageURL(BaseModel):
 
 class CohereTextContent(BaseModel):
     type: Literal["text"] = "text"
-    text: str
+    text: Text
 
 
 class CohereImageContent(BaseModel):
@@ -25,8 +27,8 @@ class CohereImageContent(BaseModel):
 
 class CohereVideoURL(BaseModel):
     url: str
-    num_frames: int | None = Field(default=None, ge=1)
-    fps: float | None = Field(default=None, gt=0)
+    num_frames: NumFrames | None = None
+    fps: Fps | None = None
 
 
 class CohereVideoContent(BaseModel):
@@ -48,23 +50,23 @@ class CohereInput(BaseModel):
 class CohereEmbedRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    model: str | None = None
-    input_type: str | None = Field(
+    model: Name | None = None
+    input_type: Name | None = Field(
         default=None,
         description="search_document, search_query, classification, clustering, image, or a prompt name",
     )
-    texts: list[str] | None = None
+    texts: list[Text] | None = None
     images: list[str] | None = Field(
         default=None, description="image data URIs (or URLs when fetching is on)"
     )
     inputs: list[CohereInput] | None = Field(default=None, description="one vector per input (parts fused)")
     embedding_types: list[EmbeddingType] | None = Field(default=None, description="default: ['float']")
-    output_dimension: int | None = Field(default=None, ge=1, description="Matryoshka models only")
-    max_tokens: int | None = Field(default=None, ge=1)
+    output_dimension: Dimensions | None = Field(default=None, description="Matryoshka models only")
+    max_tokens: MaxTokens | None = None
     truncate: Literal["NONE", "START", "END", "CHUNK"] | None = Field(
         default=None, description="END (default) drops the end, START the start; NONE refuses long inputs"
     )
-    priority: int | None = None
+    priority: int | None = Field(default=None, ge=-(2**31), le=2**31 - 1, description="accepted, unused")
     normalize: bool | None = Field(
         default=None, description="extension: L2-normalize (default: model default)"
     )

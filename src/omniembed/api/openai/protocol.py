@@ -7,16 +7,17 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniembed.api.content import ContentPart
+from omniembed.api.fields import Dimensions, Name, Text
 
-InputItem = str | int | ContentPart | list[ContentPart | int]
+InputItem = Text | int | ContentPart | list[ContentPart | int]
 EncodingFormat = Literal["float", "base64", "int8", "uint8", "binary", "ubinary"]
 
 
 class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    model: str | None = Field(default=None, description="served model id (default: the first served model)")
-    input: str | list[InputItem] = Field(
+    model: Name | None = Field(default=None, description="served model id (default: the first served model)")
+    input: Text | list[InputItem] = Field(
         description="a string, a list of strings, or a list whose items are content parts or lists of "
         "parts (one vector per item; a list of parts is fused into one vector)"
     )
@@ -24,11 +25,11 @@ class EmbeddingRequest(BaseModel):
         default="float",
         description="float | base64 (float32 little-endian), or quantized: int8 | uint8 | binary | ubinary",
     )
-    dimensions: int | None = Field(default=None, ge=1, description="Matryoshka models only")
-    user: str | None = None
+    dimensions: Dimensions | None = Field(default=None, description="Matryoshka models only")
+    user: Text | None = None
     # Extensions (ignored by OpenAI's own API, understood here):
     normalize: bool | None = Field(default=None, description="L2-normalize (default: the model's default)")
-    input_type: str | None = Field(default=None, description="prompt name, e.g. query / document")
+    input_type: Name | None = Field(default=None, description="prompt name, e.g. query / document")
     truncation: Literal["end", "start", "none", "chunk"] = Field(
         default="end", description="long texts: keep the start, keep the end, refuse, or chunk and average"
     )

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from omniembed.api.body import media_type, read_json, request_body, validate
 from omniembed.api.errors import Request, error_responses
+from omniembed.api.fields import Name, Text
 from omniembed.api.inputs import image_item, text_item
 from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
 from omniembed.api.responses import ORJSONResponse
@@ -29,21 +30,21 @@ class Options(BaseModel):
 
 class TextEmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    model: str = Field(min_length=1)
-    input: str
+    model: Name = Field(min_length=1)
+    input: Text
     options: Options = Options()
 
 
 class ImageEmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    model: str = Field(min_length=1)
+    model: Name = Field(min_length=1)
     image: str = Field(description="base64 or data URI")
     options: Options = Options()
 
 
 class ImageUploadFields(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    model: str = Field(min_length=1)
+    model: Name = Field(min_length=1)
     normalize: bool = True
     return_dims: bool = False
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 
 from omniembed.api.body import read_json, request_body
 from omniembed.api.errors import Request, error_responses
+from omniembed.api.fields import Text
 from omniembed.api.inputs import check_count, text_item
 from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
 from omniembed.api.responses import ORJSONResponse
@@ -23,7 +24,7 @@ router = APIRouter(tags=["sambastudio"], responses=error_responses())
 
 class NLPRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    inputs: list[str]
+    inputs: list[Text]
 
 
 @router.post("/api/predict/nlp", openapi_extra=request_body(NLPRequest))
