@@ -40,11 +40,13 @@ def _media(value: Image.Image | bytes | str | Path) -> MediaReference:
 
 
 def item_from(mapping: Mapping[str, Any]) -> CollectionItem:
+    if not isinstance(mapping, Mapping):
+        raise InvalidInputError("Each item is a mapping with an 'id' and a 'text', 'image' or 'video'.")
     kinds = [kind for kind in ("text", "image", "video") if mapping.get(kind) is not None]
     if len(kinds) != 1 or not mapping.get("id"):
         raise InvalidInputError("Each item needs an 'id' and exactly one of 'text', 'image' or 'video'.")
     kind = kinds[0]
-    metadata = dict(mapping.get("metadata") or {})
+    metadata = mapping.get("metadata") or {}  # checked with the service's rules (payload.py)
     if kind == "text":
         return CollectionItem(
             id=str(mapping["id"]), modality="text", text=str(mapping["text"]), metadata=metadata

@@ -12,9 +12,11 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import qdrant_edge as qe
 
 from omniembed.errors import ConflictError
+from omniembed.retrieval import payload as checks
 from omniembed.retrieval.schema import CollectionConfig, Hit, StoredPoint, StoreQuery, point_id
 from omniembed.retrieval.store import (
     DENSE,
@@ -127,6 +129,7 @@ class EdgeStore:
     def upsert(self, name: str, points: list[StoredPoint]) -> None:
         edge_points = []
         for point in points:
+            checks.stored(point.payload)  # nothing the shard could not read back (see payload.py)
             vector: dict[str, Any] = {DENSE: point.vector}
             if point.sparse is not None and point.sparse[0]:
                 vector[SPARSE] = qe.SparseVector(indices=point.sparse[0], values=point.sparse[1])
@@ -153,7 +156,7 @@ class EdgeStore:
         config = self.config(name)
         assert config is not None
         params = search_params(qe, config.quantization, query.exact)
-        where = build_filter(qe, query)
+        where = build_filter(qe, query, boolean=np.bool_)
         dense = qe.Query.Nearest(query.dense, using=DENSE) if query.dense is not None else None
         sparse = (
             qe.Query.Nearest(qe.SparseVector(indices=query.sparse[0], values=query.sparse[1]), using=SPARSE)

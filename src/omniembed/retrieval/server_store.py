@@ -12,6 +12,7 @@ from typing import Any
 from qdrant_client import QdrantClient, models
 
 from omniembed.errors import ConflictError
+from omniembed.retrieval import payload as checks
 from omniembed.retrieval.schema import CollectionConfig, Hit, StoredPoint, StoreQuery, point_id
 from omniembed.retrieval.store import (
     DENSE,
@@ -96,6 +97,7 @@ class ServerStore:
     def upsert(self, name: str, points: list[StoredPoint]) -> None:
         structs = []
         for point in points:
+            checks.stored(point.payload)  # the same rules as the embedded store (see payload.py)
             vector: dict[str, Any] = {DENSE: point.vector}
             if point.sparse is not None and point.sparse[0]:
                 vector[SPARSE] = models.SparseVector(indices=point.sparse[0], values=point.sparse[1])

@@ -21,6 +21,7 @@ from omniembed.media.images import decode_image
 from omniembed.media.payload import MediaReference
 from omniembed.models.base import Truncation
 from omniembed.retrieval import ocr
+from omniembed.retrieval import payload as checks
 from omniembed.retrieval.schema import (
     CollectionConfig,
     Hit,
@@ -31,7 +32,10 @@ from omniembed.retrieval.schema import (
 )
 from omniembed.retrieval.store import VectorStore
 
-NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # always fullmatch: '$' lets a final newline in
+QUANTIZATIONS = ("none", "int8", "binary")
+MODES = ("dense", "keyword", "hybrid")
+MODALITIES = ("text", "image", "video")
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class CollectionService:
         self.store = store
 
     def _config(self, name: str) -> CollectionConfig:
-        config = self.store.config(name) if NAME.match(name) else None
+        config = self.store.config(name) if isinstance(name, str) and NAME.fullmatch(name) else None
         if config is None:
             raise NotFoundError(f"Collection '{name}' does not exist.", param="name")
         return config
@@ -75,9 +79,14 @@ class CollectionService:
     async def create(
         self, name: str, model: str | None, quantization: str = "none", use_ocr: bool = False
     ) -> CollectionConfig:
-        if not NAME.match(name):
+        if not isinstance(name, str) or not NAME.fullmatch(name):
             raise InvalidInputError(
                 "Collection names are 1-64 letters, digits, '_', '-' or '.'.", param="name"
+            )
+        if quantization not in QUANTIZATIONS:
+            raise InvalidInputError(
+                f"quantization is one of {', '.join(QUANTIZATIONS)} (got {quantization!r}).",
+                param="quantization",
             )
         spec = self.engine.runner(model).spec
         if use_ocr:
@@ -109,6 +118,7 @@ class CollectionService:
 
     async def delete_items(self, name: str, ids: list[str]) -> None:
         self._config(name)
+        ids = [checks.item_id(item, "id") for item in ids]
         await asyncio.to_thread(self.store.delete, name, ids)
 
     async def delete_where(self, name: str, key: str, value: str) -> None:
@@ -117,6 +127,7 @@ class CollectionService:
 
     async def retrieve(self, name: str, ids: list[str]) -> list[StoredPoint]:
         self._config(name)
+        ids = [checks.item_id(item, "id") for item in ids]
         return await asyncio.to_thread(self.store.retrieve, name, ids)
 
     def _check_model(self, config: CollectionConfig, model: str | None) -> None:
@@ -134,6 +145,7 @@ class CollectionService:
         self._check_model(config, model)
         if not items:
             raise InvalidInputError("No items to add.", param="items")
+        items = [_checked(item, f"items[{index}]") for index, item in enumerate(items)]
         if len({item.id for item in items}) != len(items):
             raise InvalidInputError("Item ids must be unique within a request.", param="items")
         items = [await self._with_bytes(item) for item in items]
@@ -190,6 +202,9 @@ class CollectionService:
         modalities: tuple[str, ...] = (),
     ) -> list[Hit]:
         config = self._config(name)
+        text = checks.text(text, "query.text") if text is not None else None
+        wanted = checks.filter_conditions(filter)
+        _check_search(top_k, mode, modalities)
         if not text and image is None:
             raise InvalidInputError("Give a query text, a query image, or both.", param="query")
         if mode == "keyword" and not text:
@@ -209,10 +224,31 @@ class CollectionService:
             sparse=bm25_query(text or ""),
             mode=mode,
             top_k=top_k,
-            filter=filter or {},
-            modalities=modalities,
+            filter=wanted,
+            modalities=tuple(dict.fromkeys(modalities)),
         )
         return await asyncio.to_thread(self.store.search, name, query)
+
+
+def _checked(item: CollectionItem, param: str) -> CollectionItem:
+    """Fail before embedding anything: ids, text and metadata by the rules of payload.py."""
+    if item.modality not in MODALITIES:
+        raise InvalidInputError(f"{param}.modality is one of {', '.join(MODALITIES)}.", param=param)
+    return dataclasses.replace(
+        item,
+        id=checks.item_id(item.id, f"{param}.id"),
+        text=checks.text(item.text, f"{param}.text") if item.text is not None else None,
+        metadata=checks.metadata(item.metadata, f"{param}.metadata"),
+    )
+
+
+def _check_search(top_k: object, mode: object, modalities: object) -> None:
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or not 1 <= top_k <= checks.MAX_TOP_K:
+        raise InvalidInputError(f"top_k is an integer from 1 to {checks.MAX_TOP_K}.", param="top_k")
+    if mode not in MODES:
+        raise InvalidInputError(f"mode is one of {', '.join(MODES)}.", param="mode")
+    if not isinstance(modalities, tuple | list) or any(m not in MODALITIES for m in modalities):
+        raise InvalidInputError(f"modality lists some of {', '.join(MODALITIES)}.", param="modality")
 
 
 def _neutral(item: CollectionItem) -> Item:

@@ -5,8 +5,10 @@ keyword and hybrid (dense + BM25 prefetch fused by Reciprocal Rank Fusion) queri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
+from omniembed.retrieval import payload as checks
 from omniembed.retrieval.schema import CollectionConfig, Hit, StoredPoint, StoreQuery
 
 DENSE = "dense"
@@ -68,15 +70,22 @@ def hit_from_payload(score: float, payload: dict) -> Hit:
 # search-parameter classes (same names, same fields), so one builder serves both stores.
 
 
-def build_filter(api: Any, query: StoreQuery) -> Any:
-    """The neutral filter (metadata equalities, allowed modalities), ANDed; None when empty."""
-    pairs: list[tuple[str, Any]] = [(f"metadata.{key}", value) for key, value in query.filter.items()]
+def build_filter(api: Any, query: StoreQuery, boolean: Callable[[bool], Any] = bool) -> Any:
+    """The neutral filter (metadata equalities, allowed modalities), ANDed; None when empty.
+
+    Keys and values are checked again here, the last step before Qdrant. `boolean` wraps a boolean
+    value: Qdrant Edge's binding reads a Python bool as the integer 1 or 0 (matching `1`, never
+    `true`), but reads numpy's bool as a boolean."""
+    wanted = checks.filter_conditions(query.filter)
+    pairs: list[tuple[str, Any]] = [(f"metadata.{checks.filter_path(k)}", v) for k, v in wanted.items()]
     if query.modalities:
         pairs.append(("modality", list(query.modalities)))
     conditions = [
         api.FieldCondition(
             key=key,
-            match=api.MatchAny(any=list(value)) if isinstance(value, list) else api.MatchValue(value=value),
+            match=api.MatchAny(any=value)
+            if isinstance(value, list)
+            else api.MatchValue(value=boolean(value) if isinstance(value, bool) else value),
         )
         for key, value in pairs
     ]

@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from omniembed.api.fields import Text
+from omniembed.retrieval import payload as limits
+
 Scalar = str | int | bool
 
 
@@ -19,11 +22,17 @@ class CreateCollectionRequest(BaseModel):
 
 class ItemBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=256)
-    text: str | None = None
+    id: str = Field(min_length=1, max_length=limits.MAX_ID_CHARS)
+    text: Text | None = None
     image: str | None = Field(default=None, description="base64, data URI or http(s) URL")
     video: str | None = Field(default=None, description="base64, data URI or http(s) URL")
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description=f"JSON object: {limits.KEY_RULE}; objects and arrays nest at most {limits.MAX_DEPTH} "
+        f"deep; at most {limits.MAX_METADATA_BYTES} bytes as JSON, strings of "
+        f"{limits.MAX_STRING_CHARS} characters, arrays of {limits.MAX_LIST_ITEMS} items; integers "
+        "within int64, finite numbers",
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> ItemBody:
@@ -40,16 +49,18 @@ class AddItemsRequest(BaseModel):
 
 class QueryBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str | None = None
+    text: Text | None = None
     image: str | None = Field(default=None, description="base64, data URI or http(s) URL")
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: QueryBody
-    top_k: int = Field(default=10, ge=1, le=1000)
+    top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
     mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
     filter: dict[str, Scalar | list[Scalar]] = Field(
-        default_factory=dict, description="metadata field equals value (or one of)"
+        default_factory=dict,
+        description=f"metadata field equals value (or one of a list of strings or of integers); "
+        f"{limits.FILTER_RULE}",
     )
     modality: list[Literal["text", "image", "video"]] = Field(default_factory=list)
