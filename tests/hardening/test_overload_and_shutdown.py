@@ -1,7 +1,8 @@
 """Against real server processes on 127.0.0.1 (bounded bursts):
 - overload: 10x the queue capacity at once → the excess gets a fast 429 with Retry-After, never a
   5xx, and memory stays flat;
-- SIGTERM during a burst → /ready turns 503, every accepted request completes, the process exits.
+- SIGTERM during a burst → /ready turns 503, every accepted request completes, the process exits
+  with status 0 (a clean drain is not a crash to a process manager); SIGINT likewise.
 """
 
 from __future__ import annotations
@@ -81,8 +82,8 @@ async def test_sigterm_drains_and_completes_accepted_requests(minilm_dir):
     assert ready.status_code == 503 and ready.json()["status"] == "draining"
     assert late.status_code == 200
     assert [status for status, _, _ in results] == [200] * 12
-    # uvicorn re-raises the signal after its graceful shutdown, so the status reports SIGTERM.
-    assert exit_code in (0, -signal.SIGTERM)
+    # uvicorn alone re-raises the signal after its graceful shutdown (status -15, i.e. 143).
+    assert exit_code == 0, log[-2000:]
     assert "draining" in log and "Finished server process" in log
 
 
@@ -90,9 +91,10 @@ async def test_requests_in_flight_when_the_listener_closes_still_complete(minilm
     with running_server(["--model", f"minilm={minilm_dir}"], env={"OMNIEMBED_DRAIN_SECONDS": "0"}) as server:
         work = asyncio.ensure_future(burst(server.url, 8, 8))
         await asyncio.sleep(0.5)  # accepted and queued: several seconds of work
-        server.process.send_signal(signal.SIGTERM)
+        server.process.send_signal(signal.SIGINT)
         results = await work
         exit_code = await asyncio.to_thread(server.process.wait, 60)
+        log = server.output()
     assert [status for status, _, _ in results] == [200] * 8
-    assert max(seconds for _, seconds, _ in results) > 0.5  # some were still running at SIGTERM
-    assert exit_code in (0, -signal.SIGTERM)
+    assert max(seconds for _, seconds, _ in results) > 0.5  # some were still running at SIGINT
+    assert exit_code == 0, log[-2000:]

@@ -54,6 +54,15 @@ def hostile_urls(port: int) -> list[str]:
         "http://[fe80::1]/",  # link-local
         "http://[fc00::1]/",  # unique local
         "http://[::]/",  # unspecified
+        "http://[fec0::1]/",  # site-local (Python calls it global)
+        "http://[64:ff9b::a00:1]/",  # NAT64-embedded private
+        "http://[64:ff9b:1::a00:1]/",  # local-use NAT64
+        "http://[2002:a00:1::]/",  # 6to4-embedded private
+        "http://[2002:a9fe:a9fe::]/",  # 6to4-embedded cloud metadata
+        "http://[::ffff:169.254.169.254]/",  # IPv4-mapped metadata
+        "http://[::10.0.0.1]/",  # IPv4-compatible
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo
+        "http://100.127.255.254/",  # carrier-grade NAT, top
         f"http://user:pass@127.0.0.1:{p}/",
         f"http://example.com@127.0.0.1:{p}/",  # parser confusion: the host is 127.0.0.1
         f"http://127.0.0.1:{p}#@example.com/",
@@ -101,9 +110,37 @@ def test_address_rules():
         "64:ff9b::a00:1",
         "fe80::1",
         "::",
+        # What Python's ipaddress misclassifies or leaves to version-dependent tables:
+        "fec0::1",  # site-local: is_global is True
+        "feff::1",
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "64:ff9b:1::808:808",  # local-use NAT64, whatever it embeds
+        "2002:a00:1::",  # 6to4 of 10.0.0.1
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "::ffff:100.64.0.1",  # mapped carrier-grade NAT
+        "::7f00:1",  # IPv4-compatible 127.0.0.1
+        "::808:808",  # IPv4-compatible, deprecated even when public
+        "::ffff:0:a00:1",  # IPv4-translated (SIIT)
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+        "100.64.0.1",
+        "100.127.255.254",
+        "192.88.99.1",  # 6to4 relay anycast: is_global is True
+        "192.0.0.170",
+        "198.18.0.1",
+        "240.0.0.1",
+        "3fff::1",  # documentation (RFC 9637)
+        "5f00::1",  # SRv6 SIDs
+        "ff02::1",
     ):
         assert not is_public_address(ipaddress.ip_address(text)), text
-    for text in ("93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8"):
+    for text in (
+        "93.184.216.34",
+        "2606:2800:220:1:248:1893:25c8:1946",
+        "8.8.8.8",
+        "64:ff9b::808:808",  # NAT64 of a public address
+        "2002:808:808::1",  # 6to4 of a public address
+        "::ffff:8.8.8.8",
+    ):
         assert is_public_address(ipaddress.ip_address(text)), text
 
 

@@ -57,6 +57,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=__version__,
         description="Aligned text, image and video embeddings over OpenAI-, Cohere- and seed-compatible APIs",
         lifespan=lifespan,
+        # "/path/" is a JSON 404 like any unknown path, not a 307 that SDKs do not follow and that
+        # would send a POST body elsewhere.
+        redirect_slashes=False,
     )
     app.state.services = services
     install_error_handlers(app)
@@ -82,6 +85,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         app.add_middleware(ApiKeyMiddleware, keys=keys)
     # Added last = outermost: request ids, metrics and the body limit also cover refused requests.
     app.add_middleware(
-        RequestLifecycleMiddleware, max_body_bytes=settings.max_request_bytes, metrics=engine.metrics
+        RequestLifecycleMiddleware,
+        max_body_bytes=settings.max_request_bytes,
+        metrics=engine.metrics,
+        cohere_paths=frozenset(route.path for route in cohere_router.routes if hasattr(route, "path")),
     )
     return app

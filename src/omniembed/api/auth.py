@@ -1,4 +1,5 @@
-"""API keys: every route except the liveness probe `/health` needs one when keys are configured.
+"""API keys: every request except GET/HEAD of the liveness probe `/health` needs one when keys
+are configured (any other method on `/health` is refused with 401 like every protected route).
 
 Keys are kept only as SHA-256 digests and every presented key is compared with all of them using
 `hmac.compare_digest`, with no early exit, so timing reveals neither which key nor how much matched.
@@ -17,6 +18,7 @@ import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 OPEN_PATHS = frozenset({"/health"})
+OPEN_METHODS = frozenset({"GET", "HEAD"})
 
 
 def load_keys(keys: Iterable[str], key_file: Path | None) -> list[str]:
@@ -50,7 +52,7 @@ class ApiKeyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or scope.get("path") in OPEN_PATHS
+            or (scope.get("path") in OPEN_PATHS and scope.get("method") in OPEN_METHODS)
             or self.authorized(_presented_key(scope))
         ):
             await self.app(scope, receive, send)

@@ -1,4 +1,5 @@
-"""ASGI middleware: request ids, metrics, body-size limit while streaming, cancel on disconnect.
+"""ASGI middleware: request ids, metrics, body-size limit while streaming, cancel on disconnect,
+HEAD served as GET without a body, and a JSON 500 (with its request id) for unexpected errors.
 
 Written as raw ASGI (not BaseHTTPMiddleware) so the body limit applies to every chunk as it
 arrives, before the body is held in memory, and so a client that goes away cancels its handler,
@@ -10,23 +11,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 import uuid
 from typing import Any
 
+import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from omniembed.api.errors import error_body, internal_error_body
 from omniembed.engine.metrics import Metrics
 from omniembed.errors import PayloadTooLargeError
 from omniembed.observability import request_id as current_request_id
 
 logger = logging.getLogger("omniembed.access")
 
+# A client's X-Request-Id is echoed and logged, so only a short id of safe characters is kept.
+_SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._~:/+=-]{1,128}")
+
 
 class RequestLifecycleMiddleware:
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics,
+        cohere_paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Refusals made here come before routing: these paths answer in Cohere's error shape.
+        self.cohere_paths = cohere_paths
         self.metrics = metrics
         # Bounded: route templates (or "unmatched") x methods x statuses, not raw paths.
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
@@ -35,7 +51,7 @@ class RequestLifecycleMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = (_header(scope, b"x-request-id") or "")[:128] or uuid.uuid4().hex
+        request_id = _client_request_id(scope) or uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         token = current_request_id.set(request_id)
         try:
@@ -46,31 +62,47 @@ class RequestLifecycleMiddleware:
     async def _serve(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         declared = _header(scope, b"content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await _reject_too_large(send, request_id, self.max_body_bytes)
-            self._observe(scope, 413, 0.0)
+            dialect = "cohere" if scope.get("path") in self.cohere_paths else "openai"
+            await _reject_too_large(send, request_id, self.max_body_bytes, dialect)
+            self._observe(scope, scope, 413, 0.0)
             return
-        exchange = _Exchange(receive, send, request_id, self.max_body_bytes)
+        head = scope.get("method") == "HEAD"
+        # HEAD is answered as GET without a body. The app gets a copy: the server reads the
+        # method from its own scope to leave the body out on the wire.
+        inner: Scope = {**scope, "method": "GET"} if head else scope
+        exchange = _Exchange(receive, send, request_id, self.max_body_bytes, head=head)
         started = time.perf_counter()
         # The app runs in this task (one task fewer per request); the watcher cancels it.
         current = asyncio.current_task()
         assert current is not None
         watcher = asyncio.ensure_future(exchange.watch_disconnect(current))
         try:
-            await self.app(scope, exchange.receive, exchange.send)
-        except asyncio.CancelledError:
-            if not exchange.client_gone:
-                raise
-            current.uncancel()
-            logger.info("client disconnected; request %s cancelled", request_id)
+            await self._call_app(inner, exchange, current)
         finally:
             exchange.app_done = True
             watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await watcher
-            self._observe(scope, exchange.status or 499, time.perf_counter() - started)
+            self._observe(scope, inner, exchange.status or 499, time.perf_counter() - started)
 
-    def _observe(self, scope: Scope, status: int, seconds: float) -> None:
-        route = scope.get("route")
+    async def _call_app(self, scope: Scope, exchange: _Exchange, current: asyncio.Task[Any]) -> None:
+        try:
+            await self.app(scope, exchange.receive, exchange.send)
+        except asyncio.CancelledError:
+            if not exchange.client_gone:
+                raise
+            current.uncancel()
+            logger.info("client disconnected; request %s cancelled", exchange.request_id)
+        except Exception:
+            # Answered here, inside the request id and the metrics, rather than by Starlette's
+            # outermost handler, which sits outside both (no X-Request-Id, counted as 499).
+            if exchange.status is not None:
+                raise  # the response has begun: the server can only close the connection
+            logger.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            await _send_json(exchange.send, 500, internal_error_body(scope))
+
+    def _observe(self, scope: Scope, inner: Scope, status: int, seconds: float) -> None:
+        route = inner.get("route")
         path = getattr(route, "path", None) or "unmatched"
         method = scope.get("method", "")
         series = self._series.get((path, method, status))
@@ -98,7 +130,7 @@ class RequestLifecycleMiddleware:
 
 
 class _Exchange:
-    def __init__(self, receive: Receive, send: Send, request_id: str, limit: int) -> None:
+    def __init__(self, receive: Receive, send: Send, request_id: str, limit: int, *, head: bool) -> None:
         self._receive = receive
         self._send = send
         self.request_id = request_id
@@ -110,6 +142,7 @@ class _Exchange:
         self.response_done = False
         self.app_done = False
         self.client_gone = False
+        self.head = head
 
     async def receive(self) -> Message:
         if self.body_done.is_set():
@@ -134,8 +167,11 @@ class _Exchange:
             headers = list(message.get("headers", []))
             headers.append((b"x-request-id", self.request_id.encode("latin-1")))
             message = {**message, "headers": headers}
-        elif message["type"] == "http.response.body" and not message.get("more_body", False):
-            self.response_done = True
+        elif message["type"] == "http.response.body":
+            if self.head and message.get("body"):
+                message = {**message, "body": b""}
+            if not message.get("more_body", False):
+                self.response_done = True
         await self._send(message)
 
     async def watch_disconnect(self, app_task: asyncio.Task[Any]) -> None:
@@ -157,29 +193,22 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def _reject_too_large(send: Send, request_id: str, limit: int) -> None:
-    import orjson
+def _client_request_id(scope: Scope) -> str | None:
+    presented = _header(scope, b"x-request-id")
+    return presented if presented and _SAFE_REQUEST_ID.fullmatch(presented) else None
 
-    body = orjson.dumps(
-        {
-            "error": {
-                "message": f"The request body exceeds {limit} bytes.",
-                "type": "invalid_request_error",
-                "param": "body",
-                "code": "payload_too_large",
-            }
-        }
-    )
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode("latin-1")),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+
+async def _reject_too_large(send: Send, request_id: str, limit: int, dialect: str) -> None:
+    message = f"The request body exceeds {limit} bytes."
+    body = error_body(dialect, 413, message, "payload_too_large", "body")
+    extra = [(b"x-request-id", request_id.encode("latin-1")), (b"connection", b"close")]
+    await _send_json(send, 413, body, extra)
+
+
+async def _send_json(
+    send: Send, status: int, body: dict[str, Any], extra: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    data = orjson.dumps(body)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers + (extra or [])})
+    await send({"type": "http.response.body", "body": data})

@@ -13,6 +13,7 @@ from omniembed.api.responses import ORJSONResponse
 from omniembed.api.state import services
 from omniembed.catalog import load_catalog
 from omniembed.engine.runner import ModelRunner
+from omniembed.errors import ModelNotFoundError
 
 router = APIRouter(tags=["system"], responses=error_responses())
 
@@ -77,4 +78,6 @@ async def list_models(request: Request) -> ORJSONResponse:
 async def get_model(model_id: str, request: Request) -> ORJSONResponse:
     """One served model with its capabilities and catalog card."""
     svc = services(request)
+    if not model_id:  # "/v1/models/": the engine would read an empty name as the default model
+        raise ModelNotFoundError(model_id, svc.engine.names())
     return ORJSONResponse(model_card(svc.engine.runner(model_id), int(svc.started)))

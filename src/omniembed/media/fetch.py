@@ -1,8 +1,9 @@
 """Fetching media from URLs without becoming an SSRF proxy.
 
 Rules: only http/https; the host is resolved once and every resolved address must be public
-(no loopback, private, link-local incl. cloud metadata, multicast, reserved or unspecified
-addresses, and IPv4-mapped/embedded IPv6 forms are unwrapped first); the connection goes to the
+(no loopback, private, link-local incl. cloud metadata, multicast, reserved, unspecified,
+site-local, carrier-grade NAT, documentation or Teredo addresses; the IPv4 address inside
+IPv4-mapped, NAT64 and 6to4 forms is checked instead); the connection goes to the
 checked address itself (Host header and TLS SNI keep the name), so a second DNS answer cannot
 swap it; redirects are followed by hand and each hop is checked again; bodies are streamed with a
 byte cap and bounded by connect/read timeouts.
@@ -39,30 +40,72 @@ class FetchPolicy:
     address_allowed: Callable[[IPAddress], bool] | None = None
 
 
+# Refused whatever Python's `ipaddress` flags say: its `is_global`/`is_private` tables miss some
+# of these (site-local fec0::/10, 6to4 relays, local-use NAT64, newer documentation prefixes) or
+# change between Python versions.
+_DENIED_V4 = tuple(
+    ipaddress.IPv4Network(net)
+    for net in (
+        "0.0.0.0/8",  # "this network"
+        "10.0.0.0/8",
+        "100.64.0.0/10",  # carrier-grade NAT
+        "127.0.0.0/8",
+        "169.254.0.0/16",  # link-local, cloud metadata
+        "172.16.0.0/12",
+        "192.0.0.0/24",  # IETF protocol assignments
+        "192.0.2.0/24",
+        "192.88.99.0/24",  # 6to4 relay anycast
+        "192.168.0.0/16",
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, broadcast
+    )
+)
+_DENIED_V6 = tuple(
+    ipaddress.IPv6Network(net)
+    for net in (
+        "::/96",  # unspecified, loopback, IPv4-compatible (deprecated)
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT)
+        "64:ff9b:1::/48",  # local-use NAT64
+        "100::/64",  # discard-only
+        "2001::/23",  # IETF protocol assignments, Teredo (2001::/32) included
+        "2001:db8::/32",  # documentation
+        "3fff::/20",  # documentation
+        "5f00::/16",  # SRv6 SIDs
+        "fc00::/7",  # unique local
+        "fe80::/10",  # link-local
+        "fec0::/10",  # site-local (deprecated; Python calls it global)
+        "ff00::/8",  # multicast
+    )
+)
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+
 def _unwrap(address: IPAddress) -> IPAddress:
+    """The IPv4 address an IPv6 form carries and a connection would reach, else the address."""
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return address.ipv4_mapped
+        if address in _MAPPED or address in _NAT64:
+            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
         if address.sixtofour is not None:
             return address.sixtofour
-        if address.teredo is not None:
-            return address.teredo[1]
-        # NAT64 well-known prefix 64:ff9b::/96 embeds an IPv4 address in the last 32 bits.
-        if address in ipaddress.ip_network("64:ff9b::/96"):
-            return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
 
 def is_public_address(address: IPAddress) -> bool:
     inner = _unwrap(address)
+    denied = _DENIED_V4 if isinstance(inner, ipaddress.IPv4Address) else _DENIED_V6
     return not (
-        inner.is_private
+        any(inner in network for network in denied)
+        or inner.is_private
         or inner.is_loopback
         or inner.is_link_local
         or inner.is_multicast
         or inner.is_reserved
         or inner.is_unspecified
-        or (isinstance(inner, ipaddress.IPv4Address) and inner in ipaddress.ip_network("100.64.0.0/10"))
+        or (isinstance(inner, ipaddress.IPv6Address) and inner.is_site_local)
         or not inner.is_global
     )
 
