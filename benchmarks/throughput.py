@@ -16,6 +16,11 @@ measures, in one run:
    texts/s as single-caption requests at concurrency 16, texts/s as 32-caption requests; p50/p99
    latency; the server's peak RSS.
 
+The server starts cold, on an empty models_dir, so its start includes the export (and int8
+calibration) of compiled runtimes: "start-up peak RSS" is the server process's VmHWM once /ready
+answers, "export child MB" the peak of the child process that exported (runtimes/export.py).
+`--startup-only` measures just those, for each configuration, without the loads.
+
 It prints a Markdown table with the server/raw and server/in-process ratios. Client and server
 share this machine's cores, so the server's numbers include the load generator's cost. Run by
 hand; not part of CI.
@@ -35,6 +40,7 @@ import contextlib
 import io
 import math
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -224,6 +230,42 @@ def isolated(function: Any, *args: Any) -> dict[str, float]:
     return result
 
 
+def export_child_mb(cache: Path) -> float:
+    """The peak RSS of the child process that built this cache's artifacts (NaN: none ran)."""
+    import json
+
+    peaks = [json.loads(p.read_text())["peak_rss_mb"] for p in cache.glob("compiled/*/export.json")]
+    return max(peaks, default=float("nan"))
+
+
+@contextlib.contextmanager
+def cold_server(model_dir: Path | str, config: str, work_dir: Path) -> Any:
+    """A server on an empty models_dir, and its start-up numbers once ready."""
+    runtime, precision, *rest = config.split(":")
+    streams = int(rest[0]) if rest else 0
+    work_dir.mkdir(parents=True, exist_ok=True)
+    cache = Path(tempfile.mkdtemp(dir=work_dir, prefix=f"cold-{runtime}-{precision}-"))
+    args = f"--openvino-streams {streams} --runtime {runtime} --precision {precision}".split()
+    args += ["--model", f"bench={model_dir}", "--models-dir", str(cache)]
+    started = time.perf_counter()
+    env = {"OMNIEMBED_LOG_LEVEL": "warning", "OMNIEMBED_RUNTIME": runtime}
+    try:
+        with running_server(args, env=env, timeout=1800) as server:
+            startup = {
+                "startup_rss": peak_rss_mb(server.process.pid),
+                "export_rss": export_child_mb(cache),
+                "startup_s": time.perf_counter() - started,
+            }
+            yield server, startup
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def startup_only(model_dir: Path | str, config: str, work_dir: Path) -> dict[str, float]:
+    with cold_server(model_dir, config, work_dir) as (_, startup):
+        return startup
+
+
 def run_config(
     model_dir: Path | str, cache: Path, config: str, seconds: float, image_clients: int
 ) -> dict[str, object]:
@@ -244,24 +286,10 @@ def run_config(
         photos_jpeg(),
         CAPTIONS,
     )
-    args = [
-        "--openvino-streams",
-        str(streams),
-        "--model",
-        f"bench={model_dir}",
-        "--runtime",
-        runtime,
-        "--precision",
-        precision,
-        "--models-dir",
-        str(cache),
-    ]
-    with running_server(
-        args, env={"OMNIEMBED_LOG_LEVEL": "warning", "OMNIEMBED_RUNTIME": runtime}, timeout=900
-    ) as server:
+    with cold_server(model_dir, config, cache.parent) as (server, startup):
         served = server_throughput(server.url, seconds, image_clients=image_clients)
         served["rss"] = peak_rss_mb(server.process.pid)
-    return {"config": config, "raw": raw, "engine": engine, "server": served}
+    return {"config": config, "raw": raw, "engine": engine, "server": {**served, **startup}}
 
 
 def table(rows: list[dict]) -> str:
@@ -271,8 +299,8 @@ def table(rows: list[dict]) -> str:
         "| runtime:precision | raw img/s | in-process img/s (JPEG) | server img/s (JPEG) | server/raw | "
         "server/in-process | img p50/p99 ms | raw txt/s | in-process txt/s (1/req, c=16) | "
         "server txt/s (1/req, c=16) | server/in-process | p50/p99 ms | in-process txt/s (32/req) | "
-        "server txt/s (32/req) | server/raw | peak RSS MB |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "server txt/s (32/req) | server/raw | peak RSS MB | start-up peak RSS MB | export child MB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         raw, engine, srv = row["raw"], row["engine"], row["server"]
@@ -283,7 +311,8 @@ def table(rows: list[dict]) -> str:
             f"{engine['texts_single']:.0f} | {srv['texts_single']:.0f} | "
             f"{srv['texts_single'] / engine['texts_single']:.2f} | "
             f"{srv['single_p50']:.0f}/{srv['single_p99']:.0f} | {engine['texts_batched']:.0f} | "
-            f"{srv['texts_batched']:.0f} | {srv['texts_batched'] / raw['texts']:.2f} | {srv['rss']:.0f} |"
+            f"{srv['texts_batched']:.0f} | {srv['texts_batched'] / raw['texts']:.2f} | {srv['rss']:.0f} | "
+            f"{srv.get('startup_rss', math.nan):.0f} | {srv.get('export_rss', math.nan):.0f} |"
         )
     return "\n".join(lines)
 
@@ -347,9 +376,22 @@ def main() -> None:
     parser.add_argument("--peer-python", default=sys.executable, help="an interpreter with infinity-emb")
     parser.add_argument("--model", help="a catalog id or directory instead of the random ViT-B/32")
     parser.add_argument("--image-clients", type=int, default=16, help="concurrent image requests")
+    parser.add_argument("--startup-only", action="store_true", help="only cold start-up memory")
     args = parser.parse_args()
     model_dir = args.model or build_model(args.work_dir / "clip-vit-b-32-random")
     cache = args.work_dir / "cache"
+    if args.startup_only:
+        print(
+            "| runtime:precision | start-up peak RSS MB | export child MB | start-up s |\n|---|---|---|---|"
+        )
+        for config in args.configs:
+            found = startup_only(model_dir, config, args.work_dir)
+            print(
+                f"| {config} | {found['startup_rss']:.0f} | {found['export_rss']:.0f} | "
+                f"{found['startup_s']:.0f} |",
+                flush=True,
+            )
+        return
     rows = []
     for config in args.configs:
         print(f"running {config} ...", file=sys.stderr, flush=True)

@@ -7,6 +7,7 @@ that failed (OpenAI `{"error": {...}}`, Cohere `{"message": ...}`), read from th
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -130,6 +131,13 @@ async def _unexpected(request: Request, error: Exception) -> ORJSONResponse:
     return error_response(request, 500, "Internal server error.", "internal_error")
 
 
+def internal_error_body(scope: Mapping[str, Any]) -> dict[str, Any]:
+    """The 500 body for an error no handler answered, in the dialect of the route (if matched)."""
+    tags = getattr(scope.get("route"), "tags", None) or []
+    dialect = "cohere" if "cohere" in tags else "openai"
+    return error_body(dialect, 500, "Internal server error.", "internal_error", None)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OmniEmbedError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -163,15 +171,27 @@ _DESCRIPTIONS = {
     404: "Unknown model or path",
     405: "Method not allowed",
     409: "Conflict",
-    413: "Body, item, image or video over a limit",
+    413: "Body, item, image or video over a limit, or a request larger than the model's queue "
+    "(max_queue_items) or an image needing more than the decode memory budget: never admissible",
     415: "Unsupported Content-Type or media format",
-    429: "Queue full; retry after Retry-After seconds",
+    429: "Queue full or decode memory busy; retry after Retry-After seconds",
     500: "Internal error",
     503: "Starting or draining",
+}
+# Answered by the HTTP server before routing (`omniembed.wire`), in the OpenAI shape on every route.
+# (It also answers 501 to an unknown method and 505 to an unknown HTTP version: no operation's.)
+_BEFORE_ROUTING = {
+    414: "Request target (path and query) over max_url_bytes; answered before routing",
+    431: "A header, all headers or their count over the head limits; answered before routing",
 }
 
 
 def error_responses(dialect: str = "openai") -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses` documenting the error statuses every route can answer."""
     model = CohereErrorBody if dialect == "cohere" else OpenAIErrorBody
-    return {status: {"model": model, "description": text} for status, text in _DESCRIPTIONS.items()}
+    documented: dict[int | str, dict[str, Any]] = {
+        status: {"model": model, "description": text} for status, text in _DESCRIPTIONS.items()
+    }
+    for status, text in _BEFORE_ROUTING.items():
+        documented[status] = {"model": OpenAIErrorBody, "description": text}
+    return dict(sorted(documented.items(), key=lambda entry: int(entry[0])))

@@ -17,7 +17,7 @@ from PIL import Image
 
 from omniembed.engine.batcher import Batcher
 from omniembed.engine.metrics import Metrics
-from omniembed.errors import CapabilityError, OverloadedError
+from omniembed.errors import CapabilityError, OverloadedError, PayloadTooLargeError
 from omniembed.models.base import Adapter, Modality, ModelSpec, TextFeature, Truncation
 
 logger = logging.getLogger(__name__)
@@ -114,8 +114,18 @@ class ModelRunner:
 
     @contextlib.contextmanager
     def admit(self, items: int) -> Iterator[None]:
-        """Reserve queue room for a whole request, or refuse it at once (never a partial admit)."""
+        """Reserve queue room for a whole request, or refuse it at once (never a partial admit).
+
+        A request larger than the whole queue could never be admitted, even on an idle server: it
+        is a 413 naming the limit, not a 429 whose Retry-After a client would honour forever."""
         capacity = self.limits.max_queue_items
+        if items > capacity:
+            raise PayloadTooLargeError(
+                f"The request needs {items} queue slots (one per text, image, interleaved part, video "
+                f"frame or label prompt); model '{self.spec.name}' queues at most {capacity} "
+                "(max_queue_items). Split it into smaller requests.",
+                param="input",
+            )
         if self.in_flight + items > capacity:
             self.metrics.rejected.labels(model=self.spec.name).inc()
             retry = max(1, math.ceil(self.in_flight / self.recent_rate)) if self.recent_rate > 0 else 1

@@ -143,6 +143,10 @@ def export_onnx(spec: ExportSpec, target: Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".export-"))
     tensors = tuple(torch.from_numpy(spec.example[name]) for name in spec.input_names)
+    # nn.MultiheadAttention's fused inference kernel (open_clip's text towers use that module) has no
+    # ONNX symbolic: trace the composite path it stands for instead.
+    fastpath = torch.backends.mha.get_fastpath_enabled()
+    torch.backends.mha.set_fastpath_enabled(False)
     try:
         # The TorchScript exporter on purpose: it needs no onnxscript and keeps input names/axes.
         # Its tracer warns about Python branches on shapes; the ones in these towers (padding and
@@ -165,6 +169,7 @@ def export_onnx(spec: ExportSpec, target: Path) -> Path:
         for produced in staging.iterdir():
             os.replace(produced, target.parent / produced.name)
     finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
         shutil.rmtree(staging, ignore_errors=True)
     return target
 
@@ -197,28 +202,87 @@ def _image_batches(tower: ImageTower, photos: list[Image.Image], size: int) -> l
     return [b if isinstance(b, dict) else {"pixel_values": b} for b in batches]
 
 
-def compile_tower(tower: Tower, modality: str, request: Any) -> Tower:
+def artifact_path(request: Any, modality: str) -> Path:
+    """The file a tower is served from; present once its export (and quantization) is done."""
+    folder = artifact_dir(request, modality)
+    if request.runtime == "onnx":
+        return folder / ("model-int8.onnx" if request.precision == "int8" else f"{modality}.onnx")
+    return folder / ("model-int8.xml" if request.precision == "int8" else "model.xml")
+
+
+def _runner(tower: Tower, modality: str, request: Any, spec: ExportSpec) -> tuple[Runner, int]:
+    """Serve the artifacts, building any that are missing in this process."""
+    folder = artifact_dir(request, modality)
+    onnx_path = folder / f"{modality}.onnx"
+    if request.runtime == "onnx":
+        from omniembed.runtimes.onnx import onnx_runner
+
+        return onnx_runner(lambda: export_onnx(spec, onnx_path), folder, request.precision), 1
+    from omniembed.runtimes.openvino import openvino_runner
+
+    return openvino_runner(
+        lambda: export_onnx(spec, onnx_path),
+        folder,
+        request.precision,
+        lambda: calibration_batches(tower, modality),
+        spec.input_names,
+        min_cosine=request.int8_min_cosine,
+        streams=request.openvino_streams,
+    )
+
+
+def build_tower(tower: Tower, modality: str, request: Any) -> Path:
+    """Export (convert, calibrate) one tower in this process; run by the export child."""
     spec = tower.export_spec()
     if spec is None:
         raise NotImplementedError(f"{type(tower).__name__} has no export")
     folder = artifact_dir(request, modality)
     onnx_path = folder / f"{modality}.onnx"
     if request.runtime == "onnx":
-        from omniembed.runtimes.onnx import onnx_runner
+        from omniembed.runtimes.onnx import build_model
 
-        run, concurrency = onnx_runner(lambda: export_onnx(spec, onnx_path), folder, request.precision), 1
-    else:
-        from omniembed.runtimes.openvino import openvino_runner
+        return build_model(lambda: export_onnx(spec, onnx_path), folder, request.precision)
+    from omniembed.runtimes.openvino import build_ir
 
-        run, concurrency = openvino_runner(
-            lambda: export_onnx(spec, onnx_path),
-            folder,
-            request.precision,
-            lambda: calibration_batches(tower, modality),
-            spec.input_names,
-            min_cosine=request.int8_min_cosine,
-            streams=request.openvino_streams,
-        )
+    return build_ir(
+        lambda: export_onnx(spec, onnx_path),
+        folder,
+        request.precision,
+        lambda: calibration_batches(tower, modality),
+        spec.input_names,
+        request.int8_min_cosine,
+    )
+
+
+# Build errors of the last export child, by artifact: a model's second tower reads its own here
+# instead of starting another child that would fail the same way.
+_CHILD_ERRORS: dict[Path, str] = {}
+
+
+def ensure_built(request: Any, modality: str) -> None:
+    """Build the artifacts of every tower of the model in a child process unless cached (see
+    runtimes/export.py): this process then only loads them, so its peak stays near serving's."""
+    target = artifact_path(request, modality)
+    if target.is_file():
+        return
+    if target not in _CHILD_ERRORS:
+        from omniembed.runtimes.export import build_in_child
+
+        errors = build_in_child(request)
+        for name, message in errors.items():
+            _CHILD_ERRORS[artifact_path(request, name)] = message
+    if not target.is_file():
+        message = _CHILD_ERRORS.pop(target, "the export process built nothing")
+        raise RuntimeError(message)
+
+
+def compile_tower(tower: Tower, modality: str, request: Any) -> Tower:
+    spec = tower.export_spec()
+    if spec is None:
+        raise NotImplementedError(f"{type(tower).__name__} has no export")
+    ensure_built(request, modality)
+    folder = artifact_dir(request, modality)
+    run, concurrency = _runner(tower, modality, request, spec)
     logger.info(
         "%s tower of %s runs on %s %s, %d at once (%s)",
         modality,

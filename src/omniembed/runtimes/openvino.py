@@ -141,7 +141,7 @@ def quantize_int8(
     return best[1], {"floor": floor, "chosen": best[2], "trials": trials}
 
 
-def _ir(
+def build_ir(
     export: Callable[[], Path],
     folder: Path,
     precision: str,
@@ -149,6 +149,8 @@ def _ir(
     wanted: Sequence[str],
     min_cosine: float,
 ) -> Path:
+    """The IR to serve, converted (and for int8 calibrated) once. The server runs this in a child
+    process (runtimes/export.py): converting and calibrating peak far above serving."""
     import openvino as ov
 
     name = "model-int8.xml" if precision == "int8" else "model.xml"
@@ -200,7 +202,7 @@ def openvino_runner(
     core = ov.Core()
     core.set_property({"CACHE_DIR": str(folder / "kernels")})
     config = {"INFERENCE_PRECISION_HINT": _HINTS[precision], **stream_config(streams)}
-    ir = _ir(export, folder, precision, calibration, input_names, min_cosine)
+    ir = build_ir(export, folder, precision, calibration, input_names, min_cosine)
     compiled = core.compile_model(str(ir), "CPU", config)
     names = _port_names(compiled.inputs, input_names)
     count = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
