@@ -23,7 +23,20 @@ def install_openapi(app: FastAPI) -> None:
             for def_name, definition in model_schema.pop("$defs", {}).items():
                 schemas.setdefault(def_name, definition)
             schemas[name] = model_schema
+        _drop_unanswered_422(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = build  # type: ignore[method-assign]
+
+
+def _drop_unanswered_422(schema: dict[str, Any]) -> None:
+    """FastAPI documents a 422 for every route with parameters; this app answers invalid requests
+    with 400 in the route's error shape (see errors.py), so the 422 and its schemas go."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            if isinstance(operation, dict):
+                operation.get("responses", {}).pop("422", None)
+    schemas = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):  # referenced only by those 422s
+        schemas.pop(name, None)
