@@ -28,7 +28,7 @@ def build(architecture: str, directory: Path) -> Path:
         return directory
     directory.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    model, _ = open_clip.create_model_and_transforms(architecture, pretrained=None)
+    model = open_clip.create_model(architecture, pretrained=None)
     save_file(
         {key: value.contiguous() for key, value in model.eval().state_dict().items()},
         str(directory / "open_clip_model.safetensors"),
