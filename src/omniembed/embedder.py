@@ -22,11 +22,13 @@ from omniembed.engine.items import (
     EmbedOptions,
     EmbedResult,
     ImageInput,
+    InterleavedInput,
     Item,
     TextInput,
     VideoInput,
     VideoOptions,
 )
+from omniembed.engine.scoring import ClassifyResult, ScoreResult, Scoring
 from omniembed.media.payload import MediaReference
 from omniembed.models.base import ModelSpec, Truncation
 from omniembed.settings import DEFAULT_MODEL, Settings
@@ -44,6 +46,14 @@ def _image_input(value: ImageLike) -> ImageInput:
     if text.startswith(("http://", "https://")):
         return ImageInput(reference=MediaReference(url=text))
     return ImageInput(reference=MediaReference(data=Path(text).read_bytes()))
+
+
+def _item(value: Item | ImageLike) -> Item:
+    if isinstance(value, TextInput | ImageInput | VideoInput | InterleavedInput):
+        return value
+    if isinstance(value, str):
+        return TextInput(value)
+    return _image_input(value)
 
 
 class Embedder:
@@ -68,6 +78,7 @@ class Embedder:
             self.close()
             raise
         self.model = self.engine.names()[0]
+        self.scoring = Scoring(self.engine)  # label vectors are cached per (labels, templates)
         # Close the engine and its loop even if the caller forgets to (at exit or collection).
         self._finalizer = weakref.finalize(self, _shutdown, self._loop, self._thread, self.engine)
 
@@ -115,6 +126,40 @@ class Embedder:
             data = video if isinstance(video, bytes) else Path(video).read_bytes()
             items.append(VideoInput(MediaReference(data=data), VideoOptions(num_frames=num_frames, fps=fps)))
         return self.embed(items, **options).embeddings
+
+    def score(
+        self,
+        queries: Sequence[Item | ImageLike],
+        documents: Sequence[Item | ImageLike],
+        *,
+        query_input_type: str | None = None,
+        document_input_type: str | None = None,
+    ) -> ScoreResult:
+        """`/v1/score` in-process: the [queries, documents] cosine matrix, plus calibrated logits and
+        probabilities where the model has them. A `str` is a text; PIL images, bytes and Paths are
+        images; engine items (TextInput, ImageInput, VideoInput, InterleavedInput) pass as they are."""
+        left, right = [_item(value) for value in queries], [_item(value) for value in documents]
+        return self._run(
+            self.scoring.score(
+                self.model, left, right, query_type=query_input_type, document_type=document_input_type
+            )
+        )
+
+    def classify(
+        self,
+        inputs: Sequence[Item | ImageLike],
+        labels: Sequence[str],
+        *,
+        templates: Sequence[str] | None = None,
+        multi_label: bool = False,
+    ) -> ClassifyResult:
+        """`/v1/classify` in-process: zero-shot label probabilities per input (`result.ranked()`
+        orders them as the route does; `result.top_labels()` is each input's best label)."""
+        items = [_item(value) for value in inputs]
+        call = self.scoring.classify(
+            self.model, items, list(labels), templates=templates, multi_label=multi_label
+        )
+        return self._run(call)
 
     def close(self) -> None:
         finalizer = getattr(self, "_finalizer", None)

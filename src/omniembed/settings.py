@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     )
     revision: str | None = None
     trust_remote_code: bool = False
+    model_options: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Per-model facts that override the catalog and the model's own files, as "
+        "'name:key=value' (keys: is_matryoshka, matryoshka_dimensions); the environment variable "
+        "separates entries with ';' or newlines (sizes use commas), or takes a JSON list.",
+    )
 
     # HTTP -----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
@@ -155,6 +161,22 @@ class Settings(BaseSettings):
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
+
+    @field_validator("model_options", mode="before")
+    @classmethod
+    def _option_list(cls, value: Any) -> Any:
+        if isinstance(value, str) and not value.strip().startswith("["):
+            return [part.strip() for part in value.replace("\n", ";").split(";") if part.strip()]
+        return _split_list(value)
+
+    @field_validator("model_options")
+    @classmethod
+    def _options_parse(cls, value: list[str]) -> list[str]:
+        from omniembed.models.declared import parse_model_option
+
+        for option in value:
+            parse_model_option(option)
+        return value
 
     @field_validator("image_formats")
     @classmethod

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 
 from omniembed.engine.engine import Engine, InputPolicy
 from omniembed.engine.metrics import Metrics
 from omniembed.engine.runner import RunnerLimits
+from omniembed.errors import ConfigurationError
 from omniembed.media.fetch import FetchPolicy
 from omniembed.media.images import ImageLimits
 from omniembed.media.video import VideoLimits
+from omniembed.models.declared import parse_model_option
 from omniembed.models.registry import LoadRequest, load_adapter, resolve
 from omniembed.runtimes import check_precision, select_runtime
 from omniembed.settings import DEFAULT_MODEL, Settings
@@ -48,6 +51,7 @@ def input_policy(settings: Settings) -> InputPolicy:
         ),
         fast_image_decode=settings.fast_image_decode,
         max_text_chars=settings.max_text_chars,
+        max_items_per_request=settings.max_items_per_request,
     )
 
 
@@ -72,7 +76,7 @@ def load_requests(settings: Settings) -> list[LoadRequest]:
     requested = settings.effective_runtime()
     runtime = select_runtime(requested, settings.device)
     check_precision(runtime, settings.precision)
-    return [
+    requests = [
         resolve(
             text,
             device=settings.device,
@@ -86,6 +90,30 @@ def load_requests(settings: Settings) -> list[LoadRequest]:
             trust_remote_code=settings.trust_remote_code,
         )
         for text in (settings.models or [DEFAULT_MODEL])
+    ]
+    return with_model_options(requests, settings.model_options)
+
+
+def with_model_options(requests: list[LoadRequest], options: list[str]) -> list[LoadRequest]:
+    """Give each request the `--model-option name:key=value` entries naming it (its served name or an
+    alias); an option naming no served model is a start-up error, not silently ignored."""
+    parsed = [parse_model_option(option) for option in options]
+    names = {alias.lower(): request.name for request in requests for alias in request.aliases}
+    names.update({request.name.lower(): request.name for request in requests})  # served names first
+    for target, _, _ in parsed:
+        if target.lower() not in names:
+            served = ", ".join(request.name for request in requests)
+            raise ConfigurationError(
+                f"--model-option names '{target}', which is not served (served: {served})."
+            )
+    return [
+        dataclasses.replace(
+            request,
+            model_options=tuple(
+                (key, value) for target, key, value in parsed if names[target.lower()] == request.name
+            ),
+        )
+        for request in requests
     ]
 
 

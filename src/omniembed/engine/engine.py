@@ -55,6 +55,7 @@ class InputPolicy:
     fetch: FetchPolicy = field(default_factory=FetchPolicy)
     fast_image_decode: bool = True
     max_text_chars: int = 200_000  # Settings.max_text_chars
+    max_items_per_request: int = 2048  # Settings.max_items_per_request (scoring's own lists and labels)
 
 
 def resolve_prompt(spec: ModelSpec, input_type: str | None) -> str | None:

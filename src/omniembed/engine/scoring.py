@@ -17,7 +17,7 @@ import numpy as np
 
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import EmbedOptions, ImageInput, Item, TextInput, VideoInput
-from omniembed.errors import InvalidInputError
+from omniembed.errors import InvalidInputError, PayloadTooLargeError
 from omniembed.models.base import ModelSpec
 
 DEFAULT_LOGIT_SCALE = 20.0
@@ -49,6 +49,18 @@ class ClassifyResult:
     probabilities: np.ndarray  # [inputs, labels]
     calibrated: bool
     prompt_tokens: int
+    multi_label: bool = False
+
+    def ranked(self) -> list[list[tuple[str, float, float]]]:
+        """Per input, (label, probability, similarity) from the most to the least probable."""
+        rows = []
+        for similarities, probabilities in zip(self.similarities, self.probabilities, strict=True):
+            order = sorted(range(len(self.labels)), key=lambda j: -float(probabilities[j]))
+            rows.append([(self.labels[j], float(probabilities[j]), float(similarities[j])) for j in order])
+        return rows
+
+    def top_labels(self) -> list[str]:
+        return [ranking[0][0] for ranking in self.ranked()]
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -68,6 +80,41 @@ def calibrate(spec: ModelSpec, similarities: np.ndarray) -> tuple[np.ndarray | N
     if spec.score_activation == "sigmoid":
         return logits, sigmoid(logits)
     return logits, softmax(logits)
+
+
+def check_count(count: int, limit: int, param: str) -> None:
+    if count == 0:
+        raise InvalidInputError("The input is empty; send at least one item.", param=param)
+    if count > limit:
+        raise PayloadTooLargeError(f"{count} items in one request; the limit is {limit}.", param=param)
+
+
+def check_labels(
+    labels: Sequence[str], templates: Sequence[str], *, max_text_chars: int, max_items: int
+) -> None:
+    """Labels are non-empty, fit in their templates, and labels x templates fit one request."""
+    check_count(len(labels), max_items, "labels")
+    if any(not isinstance(label, str) or not label.strip() for label in labels):
+        raise InvalidInputError("Labels must be non-empty strings.", param="labels")
+    longest = max(map(len, labels)) + max((len(t) - 2 for t in templates), default=0)
+    if longest > max_text_chars:
+        raise PayloadTooLargeError(
+            f"A label in a template makes a prompt of {longest} characters; the limit is {max_text_chars}.",
+            param="templates",
+        )
+    # Every label is embedded once per template: the product is what the engine is asked for.
+    prompts = len(labels) * max(1, len(templates))
+    if prompts > max_items:
+        raise PayloadTooLargeError(
+            f"{len(labels)} labels x {len(templates)} templates make {prompts} prompts; "
+            f"the limit is {max_items}.",
+            param="templates",
+        )
+    for template in templates:
+        if template.count("{}") != 1:
+            raise InvalidInputError(
+                f"Template {template!r} must contain exactly one '{{}}'.", param="templates"
+            )
 
 
 def _key_chars(key: tuple[str, tuple[str, ...], tuple[str, ...]]) -> int:
@@ -96,6 +143,8 @@ class Scoring:
         document_type: str | None = None,
     ) -> ScoreResult:
         spec = self.engine.runner(model).spec
+        check_count(len(queries), self.engine.policy.max_items_per_request, "queries")
+        check_count(len(documents), self.engine.policy.max_items_per_request, "documents")
         left, right = await asyncio.gather(
             self.engine.embed(spec.name, queries, EmbedOptions(normalize=True, input_type=query_type)),
             self.engine.embed(spec.name, documents, EmbedOptions(normalize=True, input_type=document_type)),
@@ -161,14 +210,17 @@ class Scoring:
         multi_label: bool = False,
     ) -> ClassifyResult:
         spec = self.engine.runner(model).spec
+        policy = self.engine.policy
+        check_count(len(inputs), policy.max_items_per_request, "inputs")
+        check_labels(
+            labels,
+            templates or (),
+            max_text_chars=policy.max_text_chars,
+            max_items=policy.max_items_per_request,
+        )
         chosen = (
             tuple(templates) if templates else (IMAGE_TEMPLATES if _all_media(inputs) else TEXT_TEMPLATES)
         )
-        for template in chosen:
-            if template.count("{}") != 1:
-                raise InvalidInputError(
-                    f"Template {template!r} must contain exactly one '{{}}'.", param="templates"
-                )
         label_matrix, label_tokens = await self.label_vectors(spec.name, tuple(labels), chosen)
         embedded = await self.engine.embed(spec.name, inputs, EmbedOptions(normalize=True))
         similarities = embedded.embeddings @ label_matrix.T
@@ -187,4 +239,5 @@ class Scoring:
             probabilities=probabilities,
             calibrated=spec.logit_scale is not None,
             prompt_tokens=embedded.prompt_tokens + label_tokens,
+            multi_label=multi_label,
         )

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 
 Modality = Literal["text", "image"]
+MatryoshkaRule = Literal["range", "listed", "any", "none"]
 
 
 class Truncation(str, enum.Enum):
@@ -46,6 +47,9 @@ class ModelSpec:
     image_size: int | None = None
     normalize: bool = True
     matryoshka_dims: tuple[int, ...] = ()
+    # range: any size from min(matryoshka_dims) up; listed: exactly those; any: 1 up; none: no truncation
+    # (models/declared.py merges the catalog, model options and the model's own files into these).
+    matryoshka_rule: MatryoshkaRule = "range"
     prompts: Mapping[str, str] = field(default_factory=dict)
     logit_scale: float | None = None
     logit_bias: float | None = None
@@ -59,6 +63,15 @@ class ModelSpec:
     def supports_video(self) -> bool:
         return "image" in self.modalities
 
+    @property
+    def matryoshka_range(self) -> tuple[int, int] | None:
+        """The smallest and largest `dimensions` accepted; None when the model cannot be truncated."""
+        if self.matryoshka_rule == "any":
+            return 1, self.dimension
+        if self.matryoshka_rule == "none" or not self.matryoshka_dims:
+            return None
+        return min(self.matryoshka_dims), self.dimension
+
     def capabilities(self) -> dict[str, Any]:
         return {
             "modalities": [*self.modalities, *(["video"] if self.supports_video else [])],
@@ -66,6 +79,8 @@ class ModelSpec:
             "max_text_tokens": self.max_text_tokens,
             "image_size": self.image_size,
             "matryoshka_dimensions": list(self.matryoshka_dims),
+            "matryoshka_range": list(self.matryoshka_range) if self.matryoshka_range else None,
+            "matryoshka_listed_only": self.matryoshka_rule == "listed" and self.matryoshka_range is not None,
             "normalize_default": self.normalize,
             "prompts": sorted(self.prompts),
             "logit_scale": self.logit_scale,

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from omniembed.models.base import Adapter, ImageTower, ModelSpec
+from omniembed.models.declared import spec_facts
 from omniembed.models.image_processing import ImagePreprocessor
 from omniembed.models.registry import LoadRequest
 from omniembed.models.tokens import TokenWindows
@@ -67,8 +68,7 @@ def dual_encoder_spec(
         max_text_tokens=max_text_tokens,
         image_size=image_size,
         normalize=True,
-        matryoshka_dims=tuple(d for d in (entry.matryoshka_dims if entry else ()) if d <= dimension),
-        prompts=dict(entry.prompts) if entry else {},
+        **spec_facts(request, dimension).fields(),
         logit_scale=logit_scale,
         logit_bias=logit_bias,
         score_activation="sigmoid" if logit_bias is not None else "softmax",

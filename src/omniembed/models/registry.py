@@ -38,6 +38,8 @@ class LoadRequest:
     revision: str | None = None
     trust_remote_code: bool = False
     aliases: tuple[str, ...] = ()
+    # (key, value) options given at start for this model (--model-option name:key=value); see declared.py
+    model_options: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_local(self) -> bool:
@@ -87,7 +89,7 @@ def detect_family(source: str) -> str:
     """Find the family of an uncatalogued model from its own config files, by the catalog's table."""
     if "::" in source or source.startswith("open_clip:"):
         return "open_clip"
-    reader = _ConfigReader(source)
+    reader = ConfigReader(source)
     detect = load_catalog().detect
     for rule in detect["files"]:
         if reader(rule["file"]) is not None:
@@ -111,7 +113,7 @@ def detect_family(source: str) -> str:
     )
 
 
-class _ConfigReader:
+class ConfigReader:
     """Reads a model's JSON config files from a local directory or the hub (or its cache)."""
 
     def __init__(self, source: str) -> None:

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from omniembed.models.base import Adapter, ModelSpec, TextFeature
+from omniembed.models.declared import read_declared, spec_facts
 from omniembed.models.registry import LoadRequest
 from omniembed.models.tokens import TokenWindows
 from omniembed.models.torch_towers import TorchTextTower, hf_load_kwargs, resolve_device, torch_dtype
@@ -21,13 +22,26 @@ from omniembed.models.torch_towers import TorchTextTower, hf_load_kwargs, resolv
 class SentenceTextTower(TorchTextTower):
     """Adds `prompt_length` for poolings that exclude the prompt (include_prompt=False)."""
 
-    def __init__(self, windows: TokenWindows, model: Any, device: torch.device, needs_prompt_length: bool):
+    def __init__(
+        self,
+        windows: TokenWindows,
+        model: Any,
+        device: torch.device,
+        needs_prompt_length: bool,
+        dimension: int | None = None,
+    ):
         inputs = ["input_ids", "attention_mask"]
         if windows.with_token_types:
             inputs.append("token_type_ids")
         if needs_prompt_length:
             inputs.append("prompt_length")
-        super().__init__(windows, lambda t: model.forward(t)["sentence_embedding"], device, inputs=inputs)
+
+        def encode(tensors: dict[str, torch.Tensor]) -> torch.Tensor:
+            embedding = model.forward(tensors)["sentence_embedding"]
+            # Sliced inside the encode function, so an exported tower carries truncate_dim too.
+            return embedding if dimension is None else embedding[..., :dimension]
+
+        super().__init__(windows, encode, device, inputs=inputs)
         self.needs_prompt_length = needs_prompt_length
 
     def collate(self, features: Sequence[TextFeature]) -> dict[str, np.ndarray]:
@@ -53,8 +67,11 @@ def _adapter(request: LoadRequest, model: Any, *, family: str, device: torch.dev
     tokenizer = model.tokenizer
     max_length = int(model.max_seq_length or getattr(tokenizer, "model_max_length", 512))
     windows = TokenWindows(tokenizer, max_length)
-    prompts = {**(dict(entry.prompts) if entry else {}), **{k: v for k, v in model.prompts.items() if v}}
-    dimension = _embedding_dimension(model)
+    declared = read_declared(request.source)
+    # A sentence-transformers truncate_dim (its config's, which the library may already have applied to
+    # the reported dimension but not to forward()) is what encode() returns: the served size.
+    truncate = declared.truncate_dim or model.truncate_dim
+    dimension = min(_embedding_dimension(model), truncate or 1 << 30)
     spec = ModelSpec(
         name=request.name,
         family=family,
@@ -63,12 +80,13 @@ def _adapter(request: LoadRequest, model: Any, *, family: str, device: torch.dev
         dimension=dimension,
         max_text_tokens=max_length,
         normalize=True,
-        matryoshka_dims=tuple(d for d in (entry.matryoshka_dims if entry else ()) if d <= dimension),
-        prompts=prompts,
+        **spec_facts(request, dimension, declared).fields(),
         description=entry.description if entry else "",
         aliases=request.aliases,
     )
-    tower = SentenceTextTower(windows, model, device, _pooling_excludes_prompt(model))
+    tower = SentenceTextTower(
+        windows, model, device, _pooling_excludes_prompt(model), dimension if truncate else None
+    )
     return Adapter(spec=spec, text=tower, resources=[model])
 
 

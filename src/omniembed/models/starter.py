@@ -24,6 +24,7 @@ from torch import nn
 
 from omniembed.catalog import imagenet_class_names
 from omniembed.models.base import Adapter, ModelSpec, Truncation
+from omniembed.models.declared import spec_facts
 from omniembed.models.image_processing import ImagePreprocessor
 from omniembed.models.registry import LoadRequest
 from omniembed.models.sentence import SentenceTextTower
@@ -133,6 +134,7 @@ def load(request: LoadRequest) -> Adapter:
         max_text_tokens=windows.max_length,
         image_size=224,
         normalize=True,
+        **spec_facts(request, int(vectors.shape[1])).fields(),
         logit_scale=LOGIT_SCALE,
         score_activation="softmax",
         description=entry.description if entry else "",

@@ -8,8 +8,7 @@ from omniembed.api.content import content_item
 from omniembed.api.inputs import check_count
 from omniembed.api.scoring.protocol import ClassifyRequest, ScoreRequest
 from omniembed.engine.items import Item
-from omniembed.engine.scoring import Scoring
-from omniembed.errors import InvalidInputError, PayloadTooLargeError
+from omniembed.engine.scoring import Scoring, check_labels
 from omniembed.settings import Settings
 
 
@@ -39,47 +38,17 @@ async def score(body: ScoreRequest, scoring: Scoring, settings: Settings) -> dic
     }
 
 
-def _check_labels(body: ClassifyRequest, settings: Settings) -> None:
-    check_count(len(body.labels), settings, "labels")
-    if any(not label.strip() for label in body.labels):
-        raise InvalidInputError("Labels must be non-empty strings.", param="labels")
-    templates = body.templates or ()
-    longest = max(map(len, body.labels)) + max((len(t) - 2 for t in templates), default=0)
-    if longest > settings.max_text_chars:
-        raise PayloadTooLargeError(
-            f"A label in a template makes a prompt of {longest} characters; "
-            f"the limit is {settings.max_text_chars}.",
-            param="templates",
-        )
-    # Every label is embedded once per template: the product is what the engine is asked for.
-    prompts = len(body.labels) * max(1, len(templates))
-    if prompts > settings.max_items_per_request:
-        raise PayloadTooLargeError(
-            f"{len(body.labels)} labels x {len(templates)} templates make {prompts} prompts; "
-            f"the limit is {settings.max_items_per_request}.",
-            param="templates",
-        )
-
-
 async def classify(body: ClassifyRequest, scoring: Scoring, settings: Settings) -> dict[str, Any]:
     inputs = _items(body.inputs, settings, "inputs")
-    _check_labels(body, settings)
+    # The engine checks labels too, under its own limits (the Python API's); this app's may be stricter.
+    limits = {"max_text_chars": settings.max_text_chars, "max_items": settings.max_items_per_request}
+    check_labels(body.labels, body.templates or (), **limits)
     result = await scoring.classify(
         body.model, inputs, body.labels, templates=body.templates, multi_label=body.multi_label
     )
     data = []
-    for index, (similarities, probabilities) in enumerate(
-        zip(result.similarities, result.probabilities, strict=True)
-    ):
-        order = sorted(range(len(result.labels)), key=lambda j: -float(probabilities[j]))
-        ranked = [
-            {
-                "label": result.labels[j],
-                "score": float(probabilities[j]),
-                "similarity": float(similarities[j]),
-            }
-            for j in order
-        ]
+    for index, ranking in enumerate(result.ranked()):
+        ranked = [{"label": label, "score": score, "similarity": sim} for label, score, sim in ranking]
         data.append({"index": index, "label": ranked[0]["label"], "labels": ranked})
     return {
         "object": "classification",
