@@ -5,42 +5,64 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
 
 import orjson
+from pydantic import AliasChoices
+from pydantic.fields import FieldInfo
 
 from omniembed.errors import OmniEmbedError
 from omniembed.settings import Settings
 
-# CLI flag → Settings field, for flags that map one-to-one (absent flags leave env/defaults alone).
-_SERVE_FLAGS: tuple[tuple[str, dict[str, Any]], ...] = (
-    ("--host", {"help": "bind address (default 127.0.0.1)"}),
-    ("--port", {"type": int, "help": "port (default 8000)"}),
-    ("--device", {"help": "auto, cpu, cuda, cuda:N (EMBEDDING_DEVICE)"}),
-    ("--runtime", {"choices": ["auto", "torch", "onnx", "openvino"]}),
-    ("--precision", {"choices": ["fp32", "bf16", "int8"]}),
-    ("--int8-min-cosine", {"type": float, "help": "int8 accuracy floor against fp32 (default 0.99)"}),
-    (
-        "--openvino-streams",
-        {"type": int, "help": "passes at once per tower (default 0: OpenVINO picks; 1: lowest latency)"},
-    ),
-    ("--models-dir", {"help": "cache for converted models (EMBEDDING_OV_MODELS_DIR)"}),
-    ("--revision", {"help": "hub revision of the model(s)"}),
-    ("--max-batch-tokens", {"type": int}),
-    ("--max-batch-images", {"type": int}),
-    ("--batch-wait-ms", {"type": float}),
-    ("--max-queue-items", {"type": int}),
-    ("--max-request-bytes", {"type": int}),
-    ("--max-items-per-request", {"type": int}),
-    ("--allowed-media-domains", {"action": "append", "help": "repeatable; restricts URL fetching"}),
-    ("--log-level", {"choices": ["debug", "info", "warning", "error"]}),
-    ("--log-format", {"choices": ["json", "text"]}),
-    ("--api-key", {"dest": "api_keys", "action": "append", "help": "repeatable; clients send Bearer <key>"}),
-    ("--api-key-file", {"help": "file with one API key per line"}),
-    ("--drain-seconds", {"type": float, "help": "after SIGTERM, /ready is 503 this long before closing"}),
-    ("--max-image-pixels", {"type": int}),
-    ("--image-formats", {"action": "append", "help": "repeatable; default JPEG PNG WEBP GIF BMP"}),
-)
+# Spellings that differ from `--field-name` (kept as they were); every other field is derived.
+_FLAG_NAMES: dict[str, tuple[str, ...]] = {
+    "models": ("--model", "-m"),
+    "api_keys": ("--api-key",),
+    "model_options": ("--model-option",),
+}
+# Help for fields whose settings description does not say enough on a command line.
+_FLAG_HELP = {
+    "models": "catalog id, hub id or local directory; 'name=source' sets the served name; repeatable",
+    "host": "bind address",
+    "device": "auto, cpu, cuda, cuda:N",
+    "revision": "hub revision of the model(s)",
+    "api_keys": "repeatable; clients send Bearer <key>",
+    "allowed_media_domains": "repeatable; restricts URL fetching",
+    "image_formats": "repeatable; Pillow format names",
+    "allow_url_fetch": "allow http(s) media URLs",
+    "model_options": "repeatable; name:key=value over what the catalog and the model declare, "
+    "e.g. mine:matryoshka_dimensions=64,128,256 or mine:is_matryoshka=true",
+}
+_FLAG_CHOICES = {"log_level": ["debug", "info", "warning", "error"]}
+
+
+def _env_names(name: str, field: FieldInfo) -> list[str]:
+    alias = field.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [choice for choice in alias.choices if isinstance(choice, str) and choice.isupper()]
+    return [f"OMNIEMBED_{name.upper()}"]
+
+
+def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per Settings field, derived from the model so that none can be missing; an absent
+    flag is None and leaves the environment and the default alone."""
+    for name, field in Settings.model_fields.items():
+        annotation = field.annotation
+        default = field.get_default(call_default_factory=True)
+        default = str(default) if isinstance(default, Path) else default
+        text = _FLAG_HELP.get(name) or field.description or ""
+        text = f"{text} (env {', '.join(_env_names(name, field))}; default {default!r})".lstrip()
+        options: dict[str, Any] = {"dest": name, "default": None, "help": text.replace("%", "%%")}
+        if annotation is bool:
+            options["action"] = argparse.BooleanOptionalAction
+        elif get_origin(annotation) is list:
+            options["action"] = "append"
+        elif get_origin(annotation) is Literal or name in _FLAG_CHOICES:
+            options["choices"] = _FLAG_CHOICES.get(name) or list(get_args(annotation))
+        elif annotation in (int, float):
+            options["type"] = annotation
+        parser.add_argument(*_FLAG_NAMES.get(name, (f"--{name.replace('_', '-')}",)), **options)
 
 
 def _model_flag(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
@@ -58,14 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omniembed", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the HTTP server")
-    _model_flag(serve)
-    for flag, options in _SERVE_FLAGS:
-        serve.add_argument(flag, **options)
-    serve.add_argument(
-        "--allow-url-fetch", action="store_true", default=None, help="allow http(s) media URLs"
-    )
-    serve.add_argument("--trust-remote-code", action="store_true", default=None)
+    serve = commands.add_parser("serve", help="run the HTTP server (every setting is a flag)")
+    add_settings_flags(serve)
 
     embed = commands.add_parser("embed", help="embed texts/images/videos and print JSON vectors")
     _model_flag(embed)

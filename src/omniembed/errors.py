@@ -48,6 +48,12 @@ class CapabilityError(InvalidInputError):
     code = "unsupported_capability"
 
 
+class TooManyInputsError(InvalidInputError):
+    """More items in one request than allowed: a 400, as OpenAI and Cohere answer it."""
+
+    code = "too_many_inputs"
+
+
 class PayloadTooLargeError(OmniEmbedError):
     """A body, a file, an image or a video exceeds a configured limit."""
 

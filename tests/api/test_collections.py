@@ -96,3 +96,36 @@ async def test_duplicate_collection_is_409(client):
     await client.post("/v1/collections", json={"name": "twice", "model": "minilm"})
     again = await client.post("/v1/collections", json={"name": "twice", "model": "minilm"})
     assert again.status_code == 409
+
+
+async def test_search_query_may_be_a_bare_string(client):
+    await client.post("/v1/collections", json={"name": "bare", "model": "minilm"})
+    await client.post("/v1/collections/bare/items", json={"items": [{"id": "n", "text": "a photo of a cat"}]})
+    bare = await client.post("/v1/collections/bare/search", json={"query": "a photo of a cat", "top_k": 1})
+    assert bare.status_code == 200, bare.text
+    spelled = await client.post(
+        "/v1/collections/bare/search", json={"query": {"text": "a photo of a cat"}, "top_k": 1}
+    )
+    assert bare.json() == spelled.json() and bare.json()["hits"][0]["id"] == "n"
+    assert (await client.post("/v1/collections/bare/search", json={"query": 3})).status_code == 400
+
+
+async def test_json_sent_as_curl_sends_it_is_accepted(client):
+    """`curl -d '{...}'` labels a JSON body application/x-www-form-urlencoded."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    created = await client.post(
+        "/v1/collections", content=b'{"name": "curl", "model": "minilm"}', headers=form
+    )
+    assert created.status_code == 201, created.text
+    search = await client.post(
+        "/v1/collections/curl/search", content=b'{"query": {"text": "x"}}', headers=form
+    )
+    assert search.status_code == 200, search.text
+    unlabelled = await client.post("/v1/collections/curl/search", content=b'{"query": {"text": "x"}}')
+    assert unlabelled.status_code == 200, unlabelled.text
+    real_form = await client.post("/v1/collections", content=b"name=curl2&model=minilm", headers=form)
+    assert real_form.status_code == 415
+    plain = await client.post(
+        "/v1/collections", content=b'{"name": "curl3"}', headers={"content-type": "text/plain"}
+    )
+    assert plain.status_code == 415

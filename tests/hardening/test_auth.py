@@ -26,6 +26,18 @@ SAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
     ("GET", "/v1/models/{model_id:path}"): ("/v1/models/minilm", {}),
     ("POST", "/v1/embeddings"): ("/v1/embeddings", {"json": {"model": "minilm", "input": "x"}}),
     ("POST", "/v2/embed"): ("/v2/embed", {"json": {"model": "minilm", "texts": ["x"]}}),
+    ("POST", "/v1/embed"): ("/v1/embed", {"json": {"model": "minilm", "texts": ["x"]}}),
+    ("POST", "/embeddings"): ("/embeddings", {"json": {"model": "minilm", "input": ["x"]}}),
+    ("POST", "/embeddings_image"): (
+        "/embeddings_image",
+        {"json": {"model": "tiny-clip", "input": [f"data:image/jpeg;base64,{b64(JPEG)}"]}},
+    ),
+    # Always a 400 once past the key check: no served model has audio.
+    ("POST", "/embeddings_audio"): (
+        "/embeddings_audio",
+        {"json": {"input": ["data:audio/wav;base64,UklGRg=="]}},
+    ),
+    ("GET", "/models"): ("/models", {}),
     ("POST", "/v1/score"): ("/v1/score", {"json": {"model": "minilm", "queries": ["a"], "documents": ["b"]}}),
     ("POST", "/v1/classify"): (
         "/v1/classify",
@@ -109,8 +121,13 @@ async def test_every_route_needs_the_key_except_health(secured):
             continue
         assert refused.status_code == 401, (method, path)
         assert refused.headers["www-authenticate"] == "Bearer"
-        if method != "HEAD":
-            assert refused.json()["error"]["code"] == "invalid_api_key"
+        if method != "HEAD":  # in the route's own error shape (Cohere's on /v2/embed)
+            body = refused.json()
+            error = body if template in ("/v2/embed", "/v1/embed") else body["error"]
+            assert error["code"] == "invalid_api_key" and error["message"], (method, path, body)
+        if template == "/embeddings_audio":
+            assert allowed.status_code == 400 and "no audio" in allowed.text
+            continue
         assert 200 <= allowed.status_code < 300, (method, path, allowed.status_code, allowed.text[:300])
 
 

@@ -14,16 +14,22 @@ from omniembed.api.auth import ApiKeyMiddleware, load_keys
 from omniembed.api.cohere.router import router as cohere_router
 from omniembed.api.collections.router import router as collections_router
 from omniembed.api.direct import DirectRoutes
+from omniembed.api.docs import install_docs
 from omniembed.api.errors import install_error_handlers
+from omniembed.api.infinity.router import router as infinity_router
 from omniembed.api.middleware import RequestLifecycleMiddleware
 from omniembed.api.openai.router import router as openai_router
 from omniembed.api.openapi import install_openapi
+from omniembed.api.response_schemas import type_responses
 from omniembed.api.scoring.router import router as scoring_router
 from omniembed.api.seed.llama_stack import router as llama_stack_router
 from omniembed.api.seed.mes import router as mes_router
 from omniembed.api.seed.samba import router as samba_router
+from omniembed.api.shared_paths import drop_shadowed
+from omniembed.api.shared_paths import router as shared_router
 from omniembed.api.state import Services
 from omniembed.api.system import router as system_router
+from omniembed.api.tokenize import router as tokenize_router
 from omniembed.api.video import router as video_router
 from omniembed.engine.bootstrap import engine_from_settings, load_models
 from omniembed.engine.engine import Engine
@@ -60,11 +66,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         # "/path/" is a JSON 404 like any unknown path, not a 307 that SDKs do not follow and that
         # would send a POST body elsewhere.
         redirect_slashes=False,
+        # Served by install_docs from installed files: FastAPI's pages load theirs from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     install_error_handlers(app)
     routers = (
         system_router,
+        shared_router,  # paths two dialects define (GET /models): before both
         openai_router,
         cohere_router,
         scoring_router,
@@ -73,21 +83,28 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         samba_router,
         video_router,
         collections_router,
+        infinity_router,
+        tokenize_router,
     )
+    drop_shadowed(routers)
     for router in routers:
         app.include_router(router)
     install_openapi(app)
+    type_responses(app)
+    install_docs(app)
     # Innermost: authenticated and counted like every other request, then served without FastAPI.
     direct = [route for router in (openai_router, cohere_router) for route in router.routes]
     app.add_middleware(DirectRoutes, routes=direct, handlers=app.exception_handlers)
+    # Middleware answers some requests before routing, in the error shape of the path's dialect.
+    cohere_paths = frozenset(route.path for route in cohere_router.routes if hasattr(route, "path"))
     keys = load_keys(settings.api_keys, settings.api_key_file)
     if keys:
-        app.add_middleware(ApiKeyMiddleware, keys=keys)
+        app.add_middleware(ApiKeyMiddleware, keys=keys, cohere_paths=cohere_paths)
     # Added last = outermost: request ids, metrics and the body limit also cover refused requests.
     app.add_middleware(
         RequestLifecycleMiddleware,
         max_body_bytes=settings.max_request_bytes,
         metrics=engine.metrics,
-        cohere_paths=frozenset(route.path for route in cohere_router.routes if hasattr(route, "path")),
+        cohere_paths=cohere_paths,
     )
     return app

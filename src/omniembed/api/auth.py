@@ -17,6 +17,8 @@ from pathlib import Path
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from omniembed.api.errors import error_body
+
 OPEN_PATHS = frozenset({"/health"})
 OPEN_METHODS = frozenset({"GET", "HEAD"})
 
@@ -36,9 +38,13 @@ def digest(key: str) -> bytes:
 
 
 class ApiKeyMiddleware:
-    def __init__(self, app: ASGIApp, *, keys: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, keys: Iterable[str], cohere_paths: frozenset[str] = frozenset()
+    ) -> None:
         self.app = app
         self.digests = [digest(key) for key in keys]
+        # The check comes before routing: these paths answer in Cohere's error shape.
+        self.cohere_paths = cohere_paths
 
     def authorized(self, presented: str | None) -> bool:
         if presented is None:
@@ -57,16 +63,9 @@ class ApiKeyMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        body = orjson.dumps(
-            {
-                "error": {
-                    "message": "A valid API key is required (Authorization: Bearer <key>).",
-                    "type": "authentication_error",
-                    "param": None,
-                    "code": "invalid_api_key",
-                }
-            }
-        )
+        dialect = "cohere" if scope.get("path") in self.cohere_paths else "openai"
+        message = "A valid API key is required (Authorization: Bearer <key>)."
+        body = orjson.dumps(error_body(dialect, 401, message, "invalid_api_key", None))
         headers = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),

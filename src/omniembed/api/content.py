@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from omniembed.api.fields import Fps, Name, NumFrames, Text
 from omniembed.api.inputs import image_item, text_item, video_item
@@ -16,13 +16,20 @@ from omniembed.engine.items import InterleavedInput, Item, VideoOptions
 from omniembed.errors import InvalidInputError
 from omniembed.settings import Settings
 
+# An unknown key in a part is a 400 naming it, never silently dropped.
+_STRICT = ConfigDict(extra="forbid")
+
 
 class ImageURL(BaseModel):
+    model_config = _STRICT
+
     url: str = Field(description="data URI, bare base64, or http(s) URL")
     detail: Name | None = None
 
 
 class VideoURL(BaseModel):
+    model_config = _STRICT
+
     url: str = Field(description="data URI (video/mp4, ...), bare base64, or http(s) URL")
     num_frames: NumFrames | None = Field(default=None, description="frames sampled uniformly (clamped)")
     fps: Fps | None = Field(default=None, description="sample at this rate instead (0 < fps <= 60)")
@@ -30,16 +37,22 @@ class VideoURL(BaseModel):
 
 
 class TextPart(BaseModel):
+    model_config = _STRICT
+
     type: Literal["text"]
     text: Text
 
 
 class ImagePart(BaseModel):
+    model_config = _STRICT
+
     type: Literal["image_url"]
     image_url: ImageURL | str
 
 
 class VideoPart(BaseModel):
+    model_config = _STRICT
+
     type: Literal["video_url"]
     video_url: VideoURL | str
 

@@ -110,12 +110,26 @@ def _location(loc: tuple[Any, ...]) -> str:
     return text or "body"
 
 
+def _describe(problem: Mapping[str, Any]) -> str:
+    """The problem's message; an unknown field is named as such and a value outside a fixed set
+    is echoed (shortened), as OpenAI does, so a typo is visible in the answer."""
+    kind = problem.get("type")
+    if kind == "extra_forbidden":
+        return "unknown parameter (not supported here; leave it out)"
+    message = str(problem.get("msg"))
+    value = problem.get("input")
+    if kind in ("literal_error", "enum") and isinstance(value, str | int | float | bool):
+        shown = repr(value)
+        return f"{message} (got {shown if len(shown) <= 80 else shown[:77] + '...'})"
+    return message
+
+
 async def _validation_error(request: Request, error: Exception) -> ORJSONResponse:
     assert isinstance(error, RequestValidationError)
     problems = error.errors()
     first = problems[0] if problems else {"loc": (), "msg": "invalid request"}
     param = _location(tuple(first.get("loc", ())))
-    message = "; ".join(f"{_location(tuple(p.get('loc', ())))}: {p.get('msg')}" for p in problems[:5])
+    message = "; ".join(f"{_location(tuple(p.get('loc', ())))}: {_describe(p)}" for p in problems[:5])
     return error_response(request, 400, message or "Invalid request.", "invalid_request", param)
 
 

@@ -6,16 +6,19 @@ Shared by every dialect (they translate the same kinds of values), so each limit
 from __future__ import annotations
 
 from omniembed.engine.items import ImageInput, TextInput, VideoInput, VideoOptions
-from omniembed.errors import InvalidInputError, PayloadTooLargeError
+from omniembed.errors import InvalidInputError, PayloadTooLargeError, TooManyInputsError
 from omniembed.media.payload import MediaReference, parse_media_reference
 from omniembed.settings import Settings
 
 
-def check_count(count: int, settings: Settings, param: str = "input") -> None:
+def check_count(count: int, settings: Settings, param: str = "input", *, as_invalid: bool = False) -> None:
+    """`as_invalid`: too many items is a 400 (what OpenAI and Cohere answer, and what their SDKs
+    raise as a bad request) rather than the 413 of the other routes."""
     if count == 0:
         raise InvalidInputError("The input is empty; send at least one item.", param=param)
     if count > settings.max_items_per_request:
-        raise PayloadTooLargeError(
+        refuse = TooManyInputsError if as_invalid else PayloadTooLargeError
+        raise refuse(
             f"{count} items in one request; the limit is {settings.max_items_per_request}.", param=param
         )
 

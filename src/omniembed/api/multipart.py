@@ -65,6 +65,10 @@ def _number(options: dict[str, str], name: str, kind: Callable[[str], N]) -> N |
         raise InvalidInputError(f"{name} must be {what} (got {value[:32]!r}).", param=name) from error
 
 
+# Form fields read_upload itself consumes (for uploaded videos); not options of the JSON schema.
+VIDEO_FIELDS = frozenset({"num_frames", "fps", "pooling"})
+
+
 def _video_options(options: dict[str, str]) -> VideoOptions:
     frames = _number(options, "num_frames", int)
     fps = _number(options, "fps", float)

@@ -24,7 +24,7 @@ router = APIRouter(tags=["video"], responses=error_responses())
 
 
 class VideoEmbeddingOptions(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 400 naming it
     model: Name | None = None
     num_frames: NumFrames | None = Field(
         default=None, description="frames sampled uniformly (clamped to the limit)"

@@ -20,20 +20,32 @@ def l2_normalize(vectors: np.ndarray) -> np.ndarray:
 
 
 def check_dimensions(spec: ModelSpec, dimensions: int | None) -> None:
-    """vLLM's guard: only Matryoshka-trained models may be truncated, and only within range."""
+    """vLLM's guard: only Matryoshka-trained models may be truncated, and only to sizes they allow
+    (`ModelSpec.matryoshka_rule`: a range from the smallest trained size, exactly the listed sizes,
+    or any size)."""
     if dimensions is None or dimensions == spec.dimension:
         return
-    if not spec.matryoshka_dims:
+    allowed = spec.matryoshka_range
+    if allowed is None:
         raise CapabilityError(
             f"Model '{spec.name}' does not support Matryoshka representation; "
             f"'dimensions' must be omitted or equal {spec.dimension}.",
             param="dimensions",
         )
-    smallest = min(spec.matryoshka_dims)
-    if not smallest <= dimensions <= spec.dimension:
+    if spec.matryoshka_rule == "listed":
+        if dimensions not in spec.matryoshka_dims:
+            sizes = ", ".join(map(str, sorted({*spec.matryoshka_dims, spec.dimension})))
+            raise InvalidInputError(
+                f"'dimensions' must be one of {sizes} for model '{spec.name}'.", param="dimensions"
+            )
+        return
+    smallest, largest = allowed
+    if not smallest <= dimensions <= largest:
+        trained = (
+            f" (trained sizes: {', '.join(map(str, spec.matryoshka_dims))})" if spec.matryoshka_dims else ""
+        )
         raise InvalidInputError(
-            f"'dimensions' must be between {smallest} and {spec.dimension} for model '{spec.name}' "
-            f"(trained sizes: {', '.join(map(str, spec.matryoshka_dims))}).",
+            f"'dimensions' must be between {smallest} and {largest} for model '{spec.name}'{trained}.",
             param="dimensions",
         )
 
@@ -62,10 +74,22 @@ def fuse(vectors: Sequence[np.ndarray], weights: Sequence[float] | None = None) 
     return l2_normalize(mean[None, :])[0]
 
 
-def to_base64(vectors: np.ndarray) -> list[str]:
-    """Each row as base64 of little-endian float32, OpenAI's `encoding_format=base64`."""
-    little = np.ascontiguousarray(vectors, dtype="<f4")
-    return [base64.b64encode(row.tobytes()).decode("ascii") for row in little]
+def to_bfloat16_bits(vectors: np.ndarray) -> np.ndarray:
+    """float32 → bfloat16 bit patterns (uint16), rounding to nearest even as torch does."""
+    bits = np.ascontiguousarray(vectors, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16
+    return rounded.astype(np.uint16)
+
+
+def to_base64(vectors: np.ndarray, dtype: str = "float32", endianness: str = "little") -> list[str]:
+    """Each row as base64 of its raw values: little-endian float32 by default (OpenAI's
+    `encoding_format=base64`); vLLM's `embed_dtype` and `endianness` choose others."""
+    order = {"native": "=", "big": ">", "little": "<"}[endianness]
+    if dtype == "bfloat16":
+        raw = to_bfloat16_bits(vectors).astype(f"{order}u2")
+    else:
+        raw = np.ascontiguousarray(vectors, dtype=f"{order}{'f2' if dtype == 'float16' else 'f4'}")
+    return [base64.b64encode(row.tobytes()).decode("ascii") for row in raw]
 
 
 def encode_vectors(vectors: np.ndarray, embedding_type: str) -> list[Any]:

@@ -1,19 +1,23 @@
-"""Translate `/v2/embed` into the engine's neutral call and back into Cohere's response."""
+"""Translate `/v2/embed` and `/v1/embed` into the engine's neutral call and back into Cohere's
+responses; both versions share the translation of `texts`, `images`, `truncate` and the types."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from omniembed.api.cohere.protocol import (
     CohereEmbedRequest,
+    CohereEmbedV1Request,
     CohereImageContent,
     CohereInput,
     CohereVideoContent,
 )
 from omniembed.api.inputs import check_count, image_item, text_item, video_item
+from omniembed.api.params import named_as
 from omniembed.engine.engine import Engine
-from omniembed.engine.items import EmbedOptions, InterleavedInput, Item, VideoOptions
+from omniembed.engine.items import EmbedOptions, EmbedResult, InterleavedInput, Item, VideoOptions
 from omniembed.engine.postprocess import encode_vectors
 from omniembed.errors import InvalidInputError
 from omniembed.models.base import Truncation
@@ -48,18 +52,29 @@ def _input_item(value: CohereInput, settings: Settings, param: str) -> Item:
     return InterleavedInput(tuple(parts))
 
 
-def to_items(body: CohereEmbedRequest, settings: Settings) -> list[Item]:
-    given = [name for name in ("texts", "images", "inputs") if getattr(body, name) is not None]
+def _flat_items(texts: list[str] | None, images: list[str] | None, settings: Settings) -> list[Item]:
+    """`texts` or `images`, as both Embed v1 and v2 accept them."""
+    if texts is not None:
+        check_count(len(texts), settings, "texts", as_invalid=True)
+        return [text_item(text, settings, f"texts[{i}]") for i, text in enumerate(texts)]
+    images = images or []
+    check_count(len(images), settings, "images", as_invalid=True)
+    return [image_item(image, f"images[{i}]") for i, image in enumerate(images)]
+
+
+def _given(body: CohereEmbedRequest | CohereEmbedV1Request, fields: tuple[str, ...]) -> str:
+    given = [name for name in fields if getattr(body, name) is not None]
     if len(given) != 1:
-        raise InvalidInputError("Send exactly one of 'texts', 'images' or 'inputs'.", param="texts")
-    if body.texts is not None:
-        check_count(len(body.texts), settings, "texts")
-        return [text_item(text, settings, f"texts[{i}]") for i, text in enumerate(body.texts)]
-    if body.images is not None:
-        check_count(len(body.images), settings, "images")
-        return [image_item(image, f"images[{i}]") for i, image in enumerate(body.images)]
+        listing = " or ".join(f"'{name}'" for name in fields)
+        raise InvalidInputError(f"Send exactly one of {listing}.", param=fields[0])
+    return given[0]
+
+
+def to_items(body: CohereEmbedRequest, settings: Settings) -> list[Item]:
+    if _given(body, ("texts", "images", "inputs")) != "inputs":
+        return _flat_items(body.texts, body.images, settings)
     inputs = body.inputs or []
-    check_count(len(inputs), settings, "inputs")
+    check_count(len(inputs), settings, "inputs", as_invalid=True)
     return [_input_item(value, settings, f"inputs[{i}]") for i, value in enumerate(inputs)]
 
 
@@ -73,16 +88,44 @@ def to_options(body: CohereEmbedRequest) -> EmbedOptions:
     )
 
 
+def _meta(version: str, result: EmbedResult) -> dict[str, Any]:
+    billed = {"input_tokens": result.prompt_tokens, "images": result.image_count}
+    return {"api_version": {"version": version}, "billed_units": billed}
+
+
+def _by_type(result: EmbedResult, types: Sequence[str]) -> dict[str, Any]:
+    return {kind: encode_vectors(result.embeddings, kind) for kind in dict.fromkeys(types)}
+
+
 async def embed(body: CohereEmbedRequest, engine: Engine, settings: Settings) -> dict[str, Any]:
-    result = await engine.embed(body.model, to_items(body, settings), to_options(body))
-    types = list(dict.fromkeys(body.embedding_types or ["float"]))
+    names = {"dimensions": "output_dimension", "input": _given(body, ("texts", "images", "inputs"))}
+    with named_as(names):
+        result = await engine.embed(body.model, to_items(body, settings), to_options(body))
     return {
         "id": uuid.uuid4().hex,
         "response_type": "embeddings_by_type",
-        "embeddings": {kind: encode_vectors(result.embeddings, kind) for kind in types},
+        "embeddings": _by_type(result, body.embedding_types or ["float"]),
         "texts": list(body.texts or []),
-        "meta": {
-            "api_version": {"version": "2"},
-            "billed_units": {"input_tokens": result.prompt_tokens, "images": result.image_count},
-        },
+        "meta": _meta("2", result),
     }
+
+
+async def embed_v1(body: CohereEmbedV1Request, engine: Engine, settings: Settings) -> dict[str, Any]:
+    """Embed v1: `embeddings` is a list of float lists unless `embedding_types` is given."""
+    given = _given(body, ("texts", "images"))
+    options = EmbedOptions(
+        dimensions=body.output_dimension,
+        input_type=body.input_type,
+        truncation=_TRUNCATION[body.truncate or "END"],
+    )
+    with named_as({"input": given, "dimensions": "output_dimension"}):
+        result = await engine.embed(body.model, _flat_items(body.texts, body.images, settings), options)
+    response: dict[str, Any] = {"id": uuid.uuid4().hex, "texts": list(body.texts or [])}
+    if body.embedding_types is None:
+        response["response_type"] = "embeddings_floats"
+        response["embeddings"] = encode_vectors(result.embeddings, "float")
+    else:
+        response["response_type"] = "embeddings_by_type"
+        response["embeddings"] = _by_type(result, body.embedding_types)
+    response["meta"] = _meta("1", result)
+    return response

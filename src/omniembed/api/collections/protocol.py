@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from omniembed.api.fields import Text
 from omniembed.retrieval import payload as limits
@@ -55,7 +55,7 @@ class QueryBody(BaseModel):
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: QueryBody
+    query: QueryBody = Field(description='`{"text", "image"}`, or a bare string for a text query')
     top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
     mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
     filter: dict[str, Scalar | list[Scalar]] = Field(
@@ -64,3 +64,9 @@ class SearchRequest(BaseModel):
         f"{limits.FILTER_RULE}",
     )
     modality: list[Literal["text", "image", "video"]] = Field(default_factory=list)
+
+    @field_validator("query", mode="before")
+    @classmethod
+    def _bare_text(cls, value: Any) -> Any:
+        # `"query": "a cat"` is what people type first; it means a text query.
+        return {"text": value} if isinstance(value, str) else value

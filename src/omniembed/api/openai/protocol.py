@@ -1,4 +1,5 @@
-"""Request schema of OpenAI's `/v1/embeddings`, with omniembed's multimodal content parts."""
+"""Request schema of OpenAI's `/v1/embeddings`, with omniembed's multimodal content parts and the
+request extensions of vLLM and Infinity that their clients send to the same route."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniembed.api.content import ContentPart
-from omniembed.api.fields import Dimensions, Name, Text
+from omniembed.api.fields import MAX_TOKENS, Dimensions, Name, Text
 
 InputItem = Text | int | ContentPart | list[ContentPart | int]
 EncodingFormat = Literal["float", "base64", "int8", "uint8", "binary", "ubinary"]
 
 
 class EmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    # An unknown field is a 400 naming it (as OpenAI answers), never silently ignored.
+    model_config = ConfigDict(extra="forbid")
 
     model: Name | None = Field(default=None, description="served model id (default: the first served model)")
     input: Text | list[InputItem] = Field(
@@ -32,4 +34,30 @@ class EmbeddingRequest(BaseModel):
     input_type: Name | None = Field(default=None, description="prompt name, e.g. query / document")
     truncation: Literal["end", "start", "none", "chunk"] = Field(
         default="end", description="long texts: keep the start, keep the end, refuse, or chunk and average"
+    )
+    # Infinity's extension: what the strings in `input` are.
+    modality: Literal["text", "image", "audio"] | None = Field(
+        default=None, description="Infinity: 'image' reads each input string as an image data URI or URL"
+    )
+    # vLLM's extensions, with vLLM's meaning.
+    embed_dtype: Literal["float32", "float16", "bfloat16"] = Field(
+        default="float32", description="vLLM: value type of base64 output"
+    )
+    endianness: Literal["native", "big", "little"] = Field(
+        default="native", description="vLLM: byte order of base64 output"
+    )
+    truncate_prompt_tokens: int | None = Field(
+        default=None,
+        ge=-1,
+        le=MAX_TOKENS,
+        description="vLLM: keep at most this many tokens (special tokens included), the last ones "
+        "unless truncation_side='right'; -1: the model's context",
+    )
+    truncation_side: Literal["left", "right"] | None = Field(
+        default=None, description="vLLM: 'left' (default) keeps the last tokens, 'right' the first"
+    )
+    use_activation: bool | None = Field(default=None, description="vLLM's name for normalize")
+    add_special_tokens: bool = Field(default=True, description="vLLM: only true (the default) is supported")
+    priority: int | None = Field(
+        default=None, ge=-(2**63), le=2**63 - 1, description="vLLM: accepted, unused"
     )

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from omniembed.api.body import media_type, read_json, request_body, validate
 from omniembed.api.errors import Request, error_responses
-from omniembed.api.multipart import MULTIPART_SCHEMA, read_upload
+from omniembed.api.multipart import MULTIPART_SCHEMA, VIDEO_FIELDS, read_upload
 from omniembed.api.openai import serving
 from omniembed.api.openai.protocol import EmbeddingRequest
 from omniembed.api.responses import ORJSONResponse
@@ -25,8 +25,9 @@ async def create_embeddings(request: Request) -> ORJSONResponse:
     svc = services(request)
     if media_type(request) == "multipart/form-data":
         upload = await read_upload(request, svc.settings)
-        body = validate({**upload.options, "input": "multipart"}, EmbeddingRequest)
+        options = {key: value for key, value in upload.options.items() if key not in VIDEO_FIELDS}
+        body = validate({**options, "input": "multipart"}, EmbeddingRequest)
         result = await svc.engine.embed(body.model, upload.items, serving.to_options(body))
-        return ORJSONResponse(serving.to_response(result, body.encoding_format))
+        return ORJSONResponse(serving.to_response(result, body))
     body = await read_json(request, EmbeddingRequest, strict_content_type=False)
     return ORJSONResponse(await serving.create_embeddings(body, svc.engine, svc.settings))

@@ -4,39 +4,88 @@ from __future__ import annotations
 
 from typing import Any
 
-from omniembed.api.content import content_item
-from omniembed.api.inputs import check_count
+from omniembed.api.modality import modality_items
 from omniembed.api.openai.protocol import EmbeddingRequest
+from omniembed.api.params import named_as
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import EmbedOptions, EmbedResult, Item
-from omniembed.engine.postprocess import encode_vectors
+from omniembed.engine.postprocess import encode_vectors, to_base64
+from omniembed.errors import InvalidInputError
 from omniembed.models.base import Truncation
 from omniembed.settings import Settings
+
+# The engine's names for what this route calls otherwise.
+NAMES = {"max_tokens": "truncate_prompt_tokens"}
 
 
 def to_items(body: EmbeddingRequest, settings: Settings) -> list[Item]:
     raw = [body.input] if isinstance(body.input, str) else body.input
-    check_count(len(raw), settings)
-    return [content_item(value, settings, f"input[{index}]") for index, value in enumerate(raw)]
+    return modality_items(raw, body.modality, settings)
+
+
+def _normalize(body: EmbeddingRequest) -> bool | None:
+    if body.use_activation is not None and body.normalize not in (None, body.use_activation):
+        raise InvalidInputError(
+            "'use_activation' and 'normalize' disagree; send one.", param="use_activation"
+        )
+    return body.use_activation if body.use_activation is not None else body.normalize
+
+
+def _truncation(body: EmbeddingRequest) -> tuple[Truncation, int | None]:
+    """vLLM's `truncate_prompt_tokens`: k keeps the last k tokens (the first with
+    truncation_side='right'); -1 the model's whole context."""
+    limit = body.truncate_prompt_tokens
+    if limit is None:
+        if body.truncation_side is not None:
+            raise InvalidInputError(
+                "'truncation_side' needs 'truncate_prompt_tokens'.", param="truncation_side"
+            )
+        return Truncation(body.truncation), None
+    if "truncation" in body.model_fields_set:
+        raise InvalidInputError(
+            "Send either 'truncation' or 'truncate_prompt_tokens', not both.", param="truncate_prompt_tokens"
+        )
+    if limit == 0:
+        raise InvalidInputError(
+            "'truncate_prompt_tokens' must be -1 or at least 1.", param="truncate_prompt_tokens"
+        )
+    side = Truncation.END if body.truncation_side == "right" else Truncation.START
+    return side, (None if limit == -1 else limit)
 
 
 def to_options(body: EmbeddingRequest) -> EmbedOptions:
+    if not body.add_special_tokens:
+        raise InvalidInputError(
+            "'add_special_tokens': false is not supported; texts are always wrapped in the model's "
+            "special tokens.",
+            param="add_special_tokens",
+        )
+    for name, default in (("embed_dtype", "float32"), ("endianness", "native")):
+        if body.encoding_format != "base64" and getattr(body, name) != default:
+            raise InvalidInputError(f"'{name}' applies only to encoding_format 'base64'.", param=name)
+    truncation, max_tokens = _truncation(body)
     return EmbedOptions(
-        normalize=body.normalize,
+        normalize=_normalize(body),
         dimensions=body.dimensions,
         input_type=body.input_type,
-        truncation=Truncation(body.truncation),
+        truncation=truncation,
+        max_tokens=max_tokens,
     )
 
 
-def to_response(result: EmbedResult, encoding_format: str) -> dict[str, Any]:
-    payloads = encode_vectors(result.embeddings, encoding_format)
+def _encode(vectors: Any, body: EmbeddingRequest) -> list[Any]:
+    if body.encoding_format == "base64":
+        return to_base64(vectors, body.embed_dtype, body.endianness)
+    return encode_vectors(vectors, body.encoding_format)
+
+
+def to_response(result: EmbedResult, body: EmbeddingRequest) -> dict[str, Any]:
     data: list[dict[str, Any]] = []
-    for index, payload in enumerate(payloads):
+    for index, payload in enumerate(_encode(result.embeddings, body)):
         row: dict[str, Any] = {"object": "embedding", "index": index, "embedding": payload}
         frames = result.frames.get(index)
         if frames is not None:
-            encoded = encode_vectors(frames.vectors, encoding_format)
+            encoded = _encode(frames.vectors, body)
             row["frames"] = [
                 {"timestamp": stamp, "embedding": vector}
                 for stamp, vector in zip(frames.timestamps, encoded, strict=True)
@@ -46,6 +95,22 @@ def to_response(result: EmbedResult, encoding_format: str) -> dict[str, Any]:
     return {"object": "list", "data": data, "model": result.model, "usage": usage}
 
 
+def _check_truncation_limit(body: EmbeddingRequest, engine: Engine) -> None:
+    """vLLM refuses a `truncate_prompt_tokens` above the model's context rather than clamping it."""
+    limit = body.truncate_prompt_tokens
+    if limit is None or limit <= 0:
+        return
+    context = engine.runner(body.model).spec.max_text_tokens
+    if context is not None and limit > context:
+        raise InvalidInputError(
+            f"'truncate_prompt_tokens' ({limit}) is greater than the model's context ({context}); "
+            "request a smaller truncation size.",
+            param="truncate_prompt_tokens",
+        )
+
+
 async def create_embeddings(body: EmbeddingRequest, engine: Engine, settings: Settings) -> dict[str, Any]:
-    result = await engine.embed(body.model, to_items(body, settings), to_options(body))
-    return to_response(result, body.encoding_format)
+    _check_truncation_limit(body, engine)
+    with named_as(NAMES):
+        result = await engine.embed(body.model, to_items(body, settings), to_options(body))
+    return to_response(result, body)

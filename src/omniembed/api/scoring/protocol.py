@@ -9,7 +9,7 @@ from omniembed.api.fields import Name, Text
 
 
 class ScoreRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 400 naming it
 
     model: Name | None = None
     queries: list[ContentItem] = Field(description="texts, images, videos or interleaved items")
@@ -19,7 +19,7 @@ class ScoreRequest(BaseModel):
 
 
 class ClassifyRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 400 naming it
 
     model: Name | None = None
     inputs: list[ContentItem] = Field(description="images, texts, videos or interleaved items to classify")
