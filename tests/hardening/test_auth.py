@@ -77,6 +77,7 @@ SAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
     ("GET", "/docs"): ("/docs", {}),
     ("GET", "/docs/oauth2-redirect"): ("/docs/oauth2-redirect", {}),
     ("GET", "/redoc"): ("/redoc", {}),
+    ("GET", "/docs/assets/{name}"): ("/docs/assets/swagger-ui.css", {}),
 }
 # Starlette adds HEAD to the GET routes it builds itself (docs, schema).
 SAMPLES |= {("HEAD", path): sample for (method, path), sample in list(SAMPLES.items()) if method == "GET"}
