@@ -132,3 +132,17 @@ def test_open_clip_transforms_match(name, mode, interpolation):
     assert isinstance(expected, torch.Tensor)
     ours = open_clip.image_preprocessor(config, 63)(to_rgb(image))
     np.testing.assert_allclose(ours, expected.numpy(), atol=2e-6)
+
+
+@pytest.mark.parametrize("size", [(2600, 1800), (1800, 3000)])
+def test_large_png_early_reduction_stays_within_tolerance(clip_processor, size):
+    """The fast path box-reduces a non-JPEG image over 4 MP right after decoding (as JPEG's draft
+    mode does while decoding): within the same 0.01 mean absolute difference of the exact path."""
+    preprocessor = ImagePreprocessor.from_hf(clip_processor)
+    data = encode(photo("astronaut").resize(size, Image.Resampling.BICUBIC), "PNG")
+    reduced = decode_image(data, ImageLimits(), draft=preprocessor.draft_request())
+    assert reduced.size[0] < size[0]  # the reduction happened
+    fast = preprocessor(reduced, fast=True)
+    exact = clip_processor(images=decode_image(data, ImageLimits()), return_tensors="np")["pixel_values"][0]
+    mad = float(np.abs(fast - exact).mean())
+    assert mad <= 0.01, mad
