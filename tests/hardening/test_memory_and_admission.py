@@ -215,6 +215,45 @@ async def test_the_engine_refuses_an_image_over_the_budget_and_keeps_serving(tin
         await engine.close()
 
 
+async def test_videos_decode_within_the_budget_one_frame_at_a_time(tiny_clip_dir, monkeypatch):
+    """A video reserves one full-size frame's decode memory (capped at the whole budget, so it waits
+    rather than being refused) and keeps only pre-processed frames, never all its RGB frames."""
+    import weakref
+
+    import av
+
+    from omniembed.engine.engine import Engine, InputPolicy
+    from omniembed.engine.items import VideoInput, VideoOptions
+    from omniembed.media.payload import MediaReference
+    from omniembed.models.registry import load_adapter, resolve
+    from tests.support.media import video_path
+
+    converted: list[weakref.ref] = []  # every RGB frame made, weakly: how many are alive at once
+    alive: list[int] = []
+    real_to_image = av.VideoFrame.to_image
+
+    def to_image(frame, *args, **kwargs):
+        image = real_to_image(frame, *args, **kwargs)
+        converted.append(weakref.ref(image))
+        alive.append(sum(ref() is not None for ref in converted))
+        return image
+
+    monkeypatch.setattr(av.VideoFrame, "to_image", to_image)
+    policy = InputPolicy(image_limits=ImageLimits(decode_memory_bytes=16 * MB, decode_wait_s=5))
+    engine = Engine(policy=policy)
+    await engine.add(load_adapter(resolve(str(tiny_clip_dir))))
+    try:
+        reference = MediaReference(data=video_path("bigbuckbunny.mp4").read_bytes())
+        result = await engine.embed(
+            None, [VideoInput(reference=reference, options=VideoOptions(num_frames=8))]
+        )
+        assert result.embeddings.shape[0] == 1
+        assert engine.decode_budget.peak == 16 * MB and engine.decode_budget.in_use == 0
+        assert len(converted) == 8 and max(alive) <= 2, alive  # not 8 full frames at once
+    finally:
+        await engine.close()
+
+
 # ----------------------------------------------------------------------------- a real server
 CLIENTS = 12  # concurrent large-image requests (decode capacity: one at a time), each resent when answered
 SECONDS = 16.0

@@ -45,6 +45,8 @@ from omniembed.models.base import Adapter, ModelSpec
 
 logger = logging.getLogger(__name__)
 
+VIDEO_BYTES_PER_PIXEL = 12  # of a frame at the video_max_pixels limit: 100 MB for 4K
+
 Part = TextInput | ImageInput | VideoInput
 
 
@@ -276,12 +278,20 @@ class Engine:
         limits = self.policy.video_limits
 
         def frames_to_pixels() -> tuple[list[np.ndarray], list[float]]:
-            decoded = decode_video(data, limits, num_frames=options.num_frames, fps=options.fps)
             fast = self.policy.fast_image_decode
-            return [tower.preprocess(frame, fast=fast) for frame in decoded.frames], decoded.timestamps
+            decoded = decode_video(
+                data,
+                limits,
+                num_frames=options.num_frames,
+                fps=options.fps,
+                transform=lambda frame: tower.preprocess(frame, fast=fast),
+            )
+            return decoded.frames, decoded.timestamps
 
-        loop = asyncio.get_running_loop()
-        pixels, stamps = await loop.run_in_executor(self.pool, frames_to_pixels)
+        # One full-size frame at a time (RGB, the decoder's reference pictures, the resize's copies),
+        # capped at the whole budget so a video is never refused for it, only made to wait.
+        cost = min(limits.max_pixels * VIDEO_BYTES_PER_PIXEL, self.decode_budget.limit)
+        pixels, stamps = await self.decode_budget.run(self.pool, cost, frames_to_pixels)
         rows = await runner.run("image", pixels)
         return fuse(rows), FrameVectors(stamps, np.stack(rows))
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,7 +57,7 @@ class VideoLimits:
 
 @dataclass(frozen=True)
 class DecodedVideo:
-    frames: list[Image.Image]
+    frames: list[Any]  # PIL images, or what `transform` made of each
     timestamps: list[float]
     duration_s: float
 
@@ -123,8 +124,15 @@ def _spread(total: int, cap: int) -> list[int]:
 
 
 def decode_video(
-    data: bytes, limits: VideoLimits, *, num_frames: int | None = None, fps: float | None = None
+    data: bytes,
+    limits: VideoLimits,
+    *,
+    num_frames: int | None = None,
+    fps: float | None = None,
+    transform: Callable[[Image.Image], Any] | None = None,
 ) -> DecodedVideo:
+    """Sampled frames; `transform` (e.g. the model's pre-processing) runs on each as it is decoded,
+    so one full-size RGB frame at a time is alive, not all of them (64 4K frames are 1.6 GB)."""
     if not data:
         raise MediaDecodeError("The video is empty (0 bytes).")
     demuxer = _demuxer(data, limits)
@@ -143,7 +151,7 @@ def decode_video(
                 )
             targets = sample_times(duration, num_frames, fps, limits)
             stream.thread_type = "AUTO"
-            frames, stamps = _collect(container, stream, targets, limits)
+            frames, stamps = _collect(container, stream, targets, limits, transform or _identity)
     except (PayloadTooLargeError, UnsupportedMediaTypeError, MediaDecodeError):
         raise
     except (av.error.FFmpegError, ValueError, OSError, EOFError) as error:
@@ -172,11 +180,19 @@ def _duration(container: Any, stream: Any) -> float:
     return 0.0
 
 
+def _identity(image: Image.Image) -> Image.Image:
+    return image
+
+
 def _collect(
-    container: Any, stream: Any, targets: list[float], limits: VideoLimits
-) -> tuple[list[Image.Image], list[float]]:
+    container: Any,
+    stream: Any,
+    targets: list[float],
+    limits: VideoLimits,
+    transform: Callable[[Image.Image], Any],
+) -> tuple[list[Any], list[float]]:
     """Decode forward once, keeping the first frame at or after each target time."""
-    frames: list[Image.Image] = []
+    frames: list[Any] = []
     stamps: list[float] = []
     budget = int(limits.max_duration_s * 240) + 1  # frames decoded at most, whatever the stream claims
     last = None
@@ -190,9 +206,11 @@ def _collect(
         if time > limits.max_duration_s:
             raise PayloadTooLargeError(f"The video runs past {limits.max_duration_s:.0f}s.")
         last = frame
+        kept = None
         while pending and time + 1e-6 >= pending[0]:
             pending.pop(0)
-            frames.append(frame.to_image())
+            kept = transform(frame.to_image()) if kept is None else kept
+            frames.append(kept)
             stamps.append(round(time, 4))
         if not pending:
             break
@@ -203,7 +221,7 @@ def _collect(
                 f"The video stops at {last_time:.2f}s but declares more; it is truncated or corrupt."
             )
         # Targets just past the last frame (durations are often rounded up) reuse it.
-        image, time = last.to_image(), round(last_time, 4)
+        image, time = transform(last.to_image()), round(last_time, 4)
         for _ in pending:
             frames.append(image)
             stamps.append(time)
