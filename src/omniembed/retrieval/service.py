@@ -17,7 +17,7 @@ from omniembed.engine.engine import Engine
 from omniembed.engine.items import EmbedOptions, ImageInput, InterleavedInput, Item, TextInput, VideoInput
 from omniembed.errors import CapabilityError, InvalidInputError, NotFoundError
 from omniembed.media.fetch import fetch_media
-from omniembed.media.images import decode_image
+from omniembed.media.images import ImageLimits, decode_cost, decode_image
 from omniembed.media.payload import MediaReference
 from omniembed.models.base import Truncation
 from omniembed.retrieval import ocr
@@ -184,10 +184,13 @@ class CollectionService:
         if not config.ocr:
             return {}
         found: dict[int, str] = {}
+        limits, budget = self.engine.policy.image_limits, self.engine.decode_budget
         for index, item in enumerate(items):
             if item.modality == "image" and item.media is not None and item.media.data is not None:
-                image = decode_image(item.media.data, self.engine.policy.image_limits)
-                found[index] = await asyncio.to_thread(ocr.read_text, image)
+                data = item.media.data
+                # Off the event loop and within the decode-memory budget, like the engine's images.
+                read = functools.partial(_read_text, data, limits)
+                found[index] = await budget.run(self.engine.pool, decode_cost(data, limits, None), read)
         return found
 
     async def search(
@@ -261,3 +264,7 @@ def _neutral(item: CollectionItem) -> Item:
     if item.modality == "video":
         return VideoInput(item.media)
     return ImageInput(reference=item.media)
+
+
+def _read_text(data: bytes, limits: ImageLimits) -> str:
+    return ocr.read_text(decode_image(data, limits))
