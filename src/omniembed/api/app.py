@@ -25,7 +25,6 @@ from omniembed.api.scoring.router import router as scoring_router
 from omniembed.api.seed.llama_stack import router as llama_stack_router
 from omniembed.api.seed.mes import router as mes_router
 from omniembed.api.seed.samba import router as samba_router
-from omniembed.api.shared_paths import drop_shadowed
 from omniembed.api.shared_paths import router as shared_router
 from omniembed.api.state import Services
 from omniembed.api.system import router as system_router
@@ -74,7 +73,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_error_handlers(app)
     routers = (
         system_router,
-        shared_router,  # paths two dialects define (GET /models): before both
+        shared_router,  # GET /models: Intel MES's and Infinity's listing in one body
         openai_router,
         cohere_router,
         scoring_router,
@@ -86,7 +85,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         infinity_router,
         tokenize_router,
     )
-    drop_shadowed(routers)
     for router in routers:
         app.include_router(router)
     install_openapi(app)

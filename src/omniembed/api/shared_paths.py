@@ -2,16 +2,14 @@
 
 `GET /models` is Intel MES's model listing (`current_model`, `available_models`, `total_models`)
 and Infinity's (`object: "list"`, `data`); each client reads its own keys and ignores the others.
-Included before the dialects' routers, so it is the route that answers.
+Neither dialect's router defines the path itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.routing import APIRoute
 from pydantic import Field
 
 from omniembed.api.errors import Request, error_responses
@@ -34,20 +32,3 @@ async def models(request: Request) -> ORJSONResponse:
     the served models with their capabilities."""
     svc = services(request)
     return ORJSONResponse({**infinity.model_list(svc.engine, int(svc.started)), **mes.models_body(request)})
-
-
-def drop_shadowed(routers: Sequence[APIRouter]) -> None:
-    """Remove from each router the routes that an earlier router's route with the same path and
-    methods shadows (a dialect's own `GET /models` behind the shared one): they never answer, and
-    would overwrite the earlier one's entry in the OpenAPI schema."""
-    seen: set[tuple[str, frozenset[str]]] = set()
-    for router in routers:
-        kept = []
-        for route in router.routes:
-            if isinstance(route, APIRoute):
-                key = (route.path, frozenset(route.methods or ()))
-                if key in seen:
-                    continue
-                seen.add(key)
-            kept.append(route)
-        router.routes[:] = kept

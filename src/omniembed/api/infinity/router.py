@@ -38,8 +38,4 @@ async def embeddings_audio(request: Request) -> ORJSONResponse:
     return ORJSONResponse(await serving.embed(body, "audio", svc.engine, svc.settings))
 
 
-@router.get("/models")
-async def models(request: Request) -> ORJSONResponse:
-    """Infinity-style list of the served models."""
-    svc = services(request)
-    return ORJSONResponse(serving.model_list(svc.engine, int(svc.started)))
+# Infinity's `GET /models` is served by api/shared_paths.py, whose body also satisfies Intel MES.
