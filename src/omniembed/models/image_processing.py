@@ -57,7 +57,7 @@ class ImagePreprocessor:
             rescale_factor=float(processor.rescale_factor) if do_rescale else 1.0,
             mean=(float(mean[0]), float(mean[1]), float(mean[2])),
             std=(float(std[0]), float(std[1]), float(std[2])),
-            resize_backend="torch" if getattr(processor, "backend", None) == "torchvision" else "pil",
+            resize_backend=resize_backend_of(processor),
         )
 
     @property
@@ -131,6 +131,11 @@ class ImagePreprocessor:
 
 
 _TORCH_MODES: dict[int, str] = {Image.Resampling.BICUBIC: "bicubic", Image.Resampling.BILINEAR: "bilinear"}
+
+
+def resize_backend_of(processor: Any) -> Literal["pil", "torch"]:
+    """What a transformers image processor resizes with: its torchvision backend uses torch's kernels."""
+    return "torch" if getattr(processor, "backend", None) == "torchvision" else "pil"
 
 
 def resize_rgb(image: Image.Image, size: tuple[int, int], resample: int, backend: str) -> np.ndarray:

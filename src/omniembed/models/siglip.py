@@ -19,7 +19,7 @@ from PIL import Image
 
 from omniembed.models.base import Adapter, ImageTower
 from omniembed.models.clip import build_dual_encoder
-from omniembed.models.image_processing import ImagePreprocessor, resize_rgb
+from omniembed.models.image_processing import ImagePreprocessor, resize_backend_of, resize_rgb
 from omniembed.models.registry import LoadRequest
 from omniembed.models.torch_towers import features_of, hf_load_kwargs, resolve_device, to_numpy, torch_dtype
 
@@ -80,7 +80,7 @@ class NaflexPreprocessor:
             rescale_factor=float(processor.rescale_factor),
             mean=tuple(float(v) for v in processor.image_mean),  # type: ignore[arg-type]
             std=tuple(float(v) for v in processor.image_std),  # type: ignore[arg-type]
-            resize_backend="torch" if getattr(processor, "backend", None) == "torchvision" else "pil",
+            resize_backend=resize_backend_of(processor),
         )
 
     @property
