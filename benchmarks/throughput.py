@@ -56,8 +56,9 @@ import numpy as np
 from PIL import Image
 
 from benchmarks.loads import engine_throughput, load
+from omniembed.engine.bootstrap import load_model
 from omniembed.models.base import Truncation
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.models.registry import resolve
 from tests.support.server import running_server
 
 CONFIGS = [
@@ -136,7 +137,7 @@ def raw_throughput(
         models_dir=cache,
         openvino_streams=streams,
     )
-    adapter = load_adapter(request)
+    adapter = load_model(request)
     image_tower, text_tower = adapter.image, adapter.text
     assert image_tower is not None and text_tower is not None
     photo = Image.open(io.BytesIO(photos_jpeg()[0])).convert("RGB")

@@ -90,7 +90,8 @@ async def starter_engine(models_cache: Path) -> AsyncIterator[Engine]:
 async def prompted_engine(minilm_dir: Path, tiny_clip_dir: Path) -> AsyncIterator[Engine]:
     """MiniLM served with E5-style prompts and declared Matryoshka sizes, plus a Matryoshka tiny CLIP."""
     from omniembed.catalog import CatalogEntry
-    from omniembed.models.registry import LoadRequest, load_adapter
+    from omniembed.engine.bootstrap import load_model
+    from omniembed.models.registry import LoadRequest
 
     text_entry = CatalogEntry(
         id="prompted-minilm",
@@ -112,7 +113,7 @@ async def prompted_engine(minilm_dir: Path, tiny_clip_dir: Path) -> AsyncIterato
     built = Engine()
     for entry in (text_entry, clip_entry):
         request = LoadRequest(name=entry.id, source=entry.source, family=entry.family, entry=entry)
-        await built.add(load_adapter(request))
+        await built.add(load_model(request))
     yield built
     await built.close()
 

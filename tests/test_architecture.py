@@ -50,3 +50,16 @@ def test_importing_the_app_does_not_load_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "False"
+
+
+def test_models_do_not_choose_runtimes():
+    """Runtime choice belongs with the engine's bootstrap: loading a model never exports it."""
+    for path, names in imported_modules(PACKAGE / "models").items():
+        assert not any(n.startswith("omniembed.runtimes") for n in names), path
+
+
+def test_runtime_backends_depend_on_the_protocol_not_on_each_other():
+    modules = imported_modules(PACKAGE / "runtimes")
+    for backend in ("onnx.py", "openvino.py"):
+        assert "omniembed.runtimes.compiled" not in modules[f"runtimes/{backend}"]
+    assert modules["runtimes/protocol.py"] <= {"__future__", "collections.abc", "numpy"}

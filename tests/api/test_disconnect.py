@@ -8,15 +8,16 @@ import threading
 import orjson
 
 from omniembed.api.app import create_app
+from omniembed.engine.bootstrap import load_model
 from omniembed.engine.engine import Engine
 from omniembed.engine.runner import RunnerLimits
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.models.registry import resolve
 from omniembed.settings import Settings
 
 
 async def test_disconnect_drops_queued_items(tiny_clip_dir):
     engine = Engine(limits=RunnerLimits(batch_wait_ms=1))
-    adapter = load_adapter(resolve(f"clip={tiny_clip_dir}"))
+    adapter = load_model(resolve(f"clip={tiny_clip_dir}"))
     gate, batches = threading.Event(), []
     forward = adapter.text.forward
 

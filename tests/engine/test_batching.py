@@ -9,11 +9,12 @@ import threading
 import numpy as np
 import pytest
 
+from omniembed.engine.bootstrap import load_model
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import ImageInput, TextInput
 from omniembed.engine.runner import RunnerLimits
 from omniembed.errors import OverloadedError
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.models.registry import resolve
 from tests.support.media import photo
 
 
@@ -46,7 +47,7 @@ async def test_batches_are_counted_in_metrics(engine: Engine):
 async def gated_engine(tiny_clip_dir):
     """An engine whose device thread can be held, to observe queueing deterministically."""
     built = Engine(limits=RunnerLimits(max_queue_items=6, batch_wait_ms=1))
-    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    adapter = load_model(resolve(str(tiny_clip_dir)))
     gate = threading.Event()
     gate.set()
     original = adapter.text.forward
@@ -123,7 +124,7 @@ async def test_a_small_request_is_not_stuck_behind_a_large_one(tiny_clip_dir):
     """Requests take turns within batches: one image queued behind a 16-image request rides in the
     next batch, instead of waiting for all four of the large request's batches."""
     built = Engine(limits=RunnerLimits(max_batch_images=4, batch_wait_ms=1))
-    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    adapter = load_model(resolve(str(tiny_clip_dir)))
     gate = threading.Event()
     original = adapter.image.forward
     sizes: list[int] = []
@@ -163,7 +164,7 @@ async def test_waiting_items_are_shared_among_idle_passes(tiny_clip_dir):
     """With two passes free (OpenVINO streams), eight waiting images go four and four, so both
     cores work, instead of eight in the first pass and none in the second."""
     built = Engine(limits=RunnerLimits(batch_wait_ms=300))  # all eight arrive while it waits
-    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    adapter = load_model(resolve(str(tiny_clip_dir)))
     adapter.image.concurrency = 2
     original = adapter.image.forward
     gate = threading.Event()
@@ -202,7 +203,7 @@ async def test_an_idle_pass_takes_its_share_of_all_the_work_not_all_that_waits(t
     streams into a lopsided cycle (one runs 14-item batches, the other 1-2 item batches at several
     times the cost per item), which carried 15 % of single-caption traffic at concurrency 16."""
     built = Engine(limits=RunnerLimits(batch_wait_ms=300))  # all fourteen arrive while it waits
-    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    adapter = load_model(resolve(str(tiny_clip_dir)))
     adapter.image.concurrency = 2
     original = adapter.image.forward
     gates = [threading.Event() for _ in range(3)]  # first pass, second pass, every later pass
@@ -246,7 +247,7 @@ async def test_a_batch_closes_once_as_many_items_wait_as_the_last_one_carried(ti
     came back), and not before: with a 10 s wait, a pair after a pass of two goes at once, while a
     lone image after it waits for its partner."""
     built = Engine(limits=RunnerLimits(batch_wait_ms=10_000))
-    adapter = load_adapter(resolve(str(tiny_clip_dir)))
+    adapter = load_model(resolve(str(tiny_clip_dir)))
     sizes: list[int] = []
     original = adapter.image.forward
 

@@ -196,14 +196,15 @@ async def test_waiters_are_granted_in_order_and_cancellation_returns_their_share
 
 
 async def test_the_engine_refuses_an_image_over_the_budget_and_keeps_serving(tiny_clip_dir, big_rgba):
+    from omniembed.engine.bootstrap import load_model
     from omniembed.engine.engine import Engine, InputPolicy
     from omniembed.engine.items import ImageInput
     from omniembed.media.payload import MediaReference
-    from omniembed.models.registry import load_adapter, resolve
+    from omniembed.models.registry import resolve
 
     policy = InputPolicy(image_limits=ImageLimits(decode_memory_bytes=64 * MB, decode_wait_s=0.5))
     engine = Engine(policy=policy)
-    await engine.add(load_adapter(resolve(str(tiny_clip_dir))))
+    await engine.add(load_model(resolve(str(tiny_clip_dir))))
     try:
         with pytest.raises(PayloadTooLargeError, match="64 MB"):
             await engine.embed(None, [ImageInput(reference=MediaReference(data=big_rgba.read_bytes()))])
@@ -222,10 +223,11 @@ async def test_videos_decode_within_the_budget_one_frame_at_a_time(tiny_clip_dir
 
     import av
 
+    from omniembed.engine.bootstrap import load_model
     from omniembed.engine.engine import Engine, InputPolicy
     from omniembed.engine.items import VideoInput, VideoOptions
     from omniembed.media.payload import MediaReference
-    from omniembed.models.registry import load_adapter, resolve
+    from omniembed.models.registry import resolve
     from tests.support.media import video_path
 
     converted: list[weakref.ref] = []  # every RGB frame made, weakly: how many are alive at once
@@ -241,7 +243,7 @@ async def test_videos_decode_within_the_budget_one_frame_at_a_time(tiny_clip_dir
     monkeypatch.setattr(av.VideoFrame, "to_image", to_image)
     policy = InputPolicy(image_limits=ImageLimits(decode_memory_bytes=16 * MB, decode_wait_s=5))
     engine = Engine(policy=policy)
-    await engine.add(load_adapter(resolve(str(tiny_clip_dir))))
+    await engine.add(load_model(resolve(str(tiny_clip_dir))))
     try:
         reference = MediaReference(data=video_path("bigbuckbunny.mp4").read_bytes())
         result = await engine.embed(

@@ -14,10 +14,11 @@ import httpx
 import pytest
 
 from omniembed.api.app import create_app
+from omniembed.engine.bootstrap import load_model
 from omniembed.engine.engine import Engine, InputPolicy
 from omniembed.errors import PayloadTooLargeError, URLFetchError
 from omniembed.media.fetch import FetchPolicy, fetch_media, is_public_address
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.models.registry import resolve
 from omniembed.settings import Settings
 from tests.support.http_servers import canary, http_server, reply
 from tests.support.media import encode, photo
@@ -80,7 +81,7 @@ def hostile_urls(port: int) -> list[str]:
 @pytest.fixture(scope="module")
 async def fetching_client(tiny_clip_dir):
     engine = Engine(policy=InputPolicy(fetch=FetchPolicy(enabled=True, timeout_s=2)))
-    await engine.add(load_adapter(resolve(f"tiny-clip={tiny_clip_dir}")))
+    await engine.add(load_model(resolve(f"tiny-clip={tiny_clip_dir}")))
     app = create_app(Settings(models=["tiny-clip"], allow_url_fetch=True), engine=engine)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://t", timeout=30

@@ -74,11 +74,12 @@ def test_catalog_context_caps_the_position_table(model_dir):
     """Chinese-CLIP was trained on 52-token texts though its config allows more; the catalog entry's
     context length wins, so long texts are truncated (or chunked) at 52 as the reference does."""
     from omniembed.catalog import load_catalog
-    from omniembed.models.registry import LoadRequest, load_adapter
+    from omniembed.engine.bootstrap import load_model
+    from omniembed.models.registry import LoadRequest
 
     entry = load_catalog().find("CN-CLIP/cn-clip-vit-b-16")
-    plain = load_adapter(LoadRequest(name="plain", source=str(model_dir), family="chinese_clip"))
-    capped = load_adapter(LoadRequest(name="cn", source=str(model_dir), family="chinese_clip", entry=entry))
+    plain = load_model(LoadRequest(name="plain", source=str(model_dir), family="chinese_clip"))
+    capped = load_model(LoadRequest(name="cn", source=str(model_dir), family="chinese_clip", entry=entry))
     assert entry is not None and entry.context_length == 52
     assert plain.spec.max_text_tokens > 52
     assert capped.spec.max_text_tokens == 52

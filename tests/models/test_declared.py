@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from omniembed.catalog import CatalogEntry
+from omniembed.engine.bootstrap import load_model
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import EmbedOptions, TextInput
 from omniembed.errors import CapabilityError, ConfigurationError, InvalidInputError
@@ -23,7 +24,7 @@ from omniembed.models.declared import (
     merge_prompts,
     parse_model_option,
 )
-from omniembed.models.registry import LoadRequest, load_adapter, resolve
+from omniembed.models.registry import LoadRequest, resolve
 from tests.support.tiny_models import build_tiny_clip, build_tiny_qwen3
 
 TEXTS = ["what is the capital of china?", "a photo of a cat", "x"]
@@ -52,7 +53,7 @@ def _variant(base: Path, name: str, config: dict | None = None, st_config: dict 
 
 async def _engine(source: Path) -> Engine:
     engine = Engine()
-    await engine.add(load_adapter(resolve(f"m={source}")))
+    await engine.add(load_model(resolve(f"m={source}")))
     return engine
 
 
@@ -149,7 +150,7 @@ async def test_catalog_wins_over_the_files(qwen_dir):
         modalities=("text",),
         matryoshka_dims=(8, 64),
     )
-    adapter = load_adapter(LoadRequest(name="cat", source=str(source), family=entry.family, entry=entry))
+    adapter = load_model(LoadRequest(name="cat", source=str(source), family=entry.family, entry=entry))
     assert adapter.spec.matryoshka_rule == "range" and adapter.spec.matryoshka_range == (8, 64)
 
 

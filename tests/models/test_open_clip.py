@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from omniembed.catalog import load_catalog
+from omniembed.engine.bootstrap import load_model
 from omniembed.engine.items import EmbedOptions, ImageInput, TextInput
 from omniembed.errors import ConfigurationError
 from omniembed.models import open_clip
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.models.registry import resolve
 from tests.support.engines import engine_for, images, texts
 from tests.support.media import photo
 from tests.support.parity import assert_parity
@@ -97,7 +98,7 @@ def test_tokenizer_matches_open_clips_simple_tokenizer(built):
 def test_mobileclip_branches_are_fused(tmp_path):
     """The served FastViT has no train-time branches left (timm's reparameterize_model ran)."""
     directory = build_tiny_open_clip(tmp_path / "m", "MobileCLIP2-S0")
-    adapter = load_adapter(resolve(str(directory)))
+    adapter = load_model(resolve(str(directory)))
     model = adapter.resources[0]
     mixers = [m for m in model.modules() if type(m).__name__ == "RepMixer"]
     assert mixers and all(getattr(m, "reparam_conv", None) is not None for m in mixers)
@@ -125,4 +126,4 @@ def test_catalog_facts_match_open_clips_configs(entry):
 
 def test_offline_tag_fails_clearly():
     with pytest.raises(ConfigurationError, match=r"open_clip cannot load"):
-        load_adapter(resolve("MobileCLIP/mobileclip_s1"))
+        load_model(resolve("MobileCLIP/mobileclip_s1"))

@@ -66,14 +66,15 @@ async def test_bare_checkpoint_gets_last_token_pooling(bare_dir):
 
 async def test_catalog_entry_gives_matryoshka_and_instruction(model_dir):
     from omniembed.catalog import load_catalog
+    from omniembed.engine.bootstrap import load_model
     from omniembed.engine.engine import Engine
-    from omniembed.models.registry import LoadRequest, load_adapter
+    from omniembed.models.registry import LoadRequest
 
     entry = load_catalog().find("QwenText/qwen3-embedding-0.6b")
     assert entry is not None and entry.matryoshka_dims[0] == 32
     engine = Engine()
     await engine.add(
-        load_adapter(LoadRequest(name=entry.id, source=str(model_dir), family=entry.family, entry=entry))
+        load_model(LoadRequest(name=entry.id, source=str(model_dir), family=entry.family, entry=entry))
     )
     spec = engine.runner(None).spec
     full = (await engine.embed(None, [TextInput("cats")])).embeddings[0]

@@ -11,7 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.engine.bootstrap import load_model
+from omniembed.models.registry import resolve
 from omniembed.runtimes.compiled import artifact_path, build_tower
 from tests.support.engines import images, texts
 from tests.support.media import photo
@@ -25,13 +26,14 @@ PHOTOS = ["chelsea", "coffee", "rocket"]
 PARENT = """
 import json, os, sys
 from pathlib import Path
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.engine.bootstrap import load_model
+from omniembed.models.registry import resolve
 from omniembed.runtimes.export import peak_rss_mb
 
 models_dir = Path(sys.argv[2])
 request = resolve(sys.argv[1], runtime="openvino", runtime_explicit=True, precision="int8",
                   models_dir=models_dir)
-adapter = load_adapter(request)
+adapter = load_model(request)
 records = [json.loads(p.read_text()) for p in models_dir.glob("compiled/*/export.json")]
 print(json.dumps({"pid": os.getpid(), "peak_mb": peak_rss_mb(), "nncf": "nncf" in sys.modules,
                   "runtime": adapter.spec.runtime, "records": records}))
@@ -59,7 +61,7 @@ async def torch_reference(tiny_clip_dir):
     from omniembed.engine.engine import Engine
 
     engine = Engine()
-    await engine.add(load_adapter(resolve(str(tiny_clip_dir), runtime="torch")))
+    await engine.add(load_model(resolve(str(tiny_clip_dir), runtime="torch")))
     pictures = [photo(name) for name in PHOTOS]
     reference = {"text": await texts(engine, TEXTS), "image": await images(engine, pictures)}
     await engine.close()
@@ -73,7 +75,7 @@ async def served(source: str, models_dir, precision: str) -> dict[str, np.ndarra
     request = resolve(
         source, runtime="openvino", runtime_explicit=True, precision=precision, models_dir=models_dir
     )
-    await engine.add(load_adapter(request))
+    await engine.add(load_model(request))
     found = {"text": await texts(engine, TEXTS), "image": await images(engine, [photo(n) for n in PHOTOS])}
     await engine.close()
     return found
@@ -81,7 +83,7 @@ async def served(source: str, models_dir, precision: str) -> dict[str, np.ndarra
 
 def export_in_process(source: str, models_dir, precision: str) -> None:
     """What the server did before: build every tower's artifacts in this very process."""
-    torch_adapter = load_adapter(resolve(source, runtime="torch"))
+    torch_adapter = load_model(resolve(source, runtime="torch"))
     request = resolve(
         source, runtime="openvino", runtime_explicit=True, precision=precision, models_dir=models_dir
     )

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from omniembed.engine.bootstrap import load_model
 from omniembed.errors import ConfigurationError
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.models.registry import resolve
 from omniembed.runtimes import select_runtime
 from tests.support.engines import images, texts
 from tests.support.media import photo
@@ -38,7 +39,7 @@ async def engine_with(source, runtime: str, precision: str, models_dir):
     request = resolve(
         source, runtime=runtime, runtime_explicit=True, precision=precision, models_dir=models_dir
     )
-    await engine.add(load_adapter(request))
+    await engine.add(load_model(request))
     return engine
 
 
@@ -107,12 +108,12 @@ async def test_towers_without_an_export_fall_back_under_auto(tmp_path):
     source = str(build_tiny_siglip2(tmp_path / "siglip2"))
     auto = Engine()
     await auto.add(
-        load_adapter(resolve(source, runtime="openvino", runtime_explicit=False, models_dir=tmp_path))
+        load_model(resolve(source, runtime="openvino", runtime_explicit=False, models_dir=tmp_path))
     )
     assert auto.runner(None).spec.runtime == "openvino+torch"  # NaFlex image tower stays on torch
     await auto.close()
     with pytest.raises(ConfigurationError, match="image tower"):
-        load_adapter(resolve(source, runtime="onnx", runtime_explicit=True, models_dir=tmp_path))
+        load_model(resolve(source, runtime="onnx", runtime_explicit=True, models_dir=tmp_path))
 
 
 def test_runtime_selection_and_precision_rules():

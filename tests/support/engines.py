@@ -7,14 +7,15 @@ from collections.abc import Sequence
 import numpy as np
 from PIL import Image
 
+from omniembed.engine.bootstrap import load_model
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import EmbedOptions, ImageInput, TextInput
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.models.registry import resolve
 
 
 async def engine_for(source: str, **request_options: object) -> Engine:
     engine = Engine()
-    await engine.add(load_adapter(resolve(source, **request_options)))  # type: ignore[arg-type]
+    await engine.add(load_model(resolve(source, **request_options)))  # type: ignore[arg-type]
     return engine
 
 

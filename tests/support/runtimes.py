@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from omniembed.models.registry import load_adapter, resolve
+from omniembed.engine.bootstrap import load_model
+from omniembed.models.registry import resolve
 
 
 def openvino_adapter(source: Any, models_dir: Any, precision: str = "fp32", **options: Any) -> Any:
@@ -16,4 +17,4 @@ def openvino_adapter(source: Any, models_dir: Any, precision: str = "fp32", **op
         models_dir=models_dir,
         **options,
     )
-    return load_adapter(request)
+    return load_model(request)

@@ -14,9 +14,10 @@ from omniembed.errors import ConfigurationError
 from omniembed.media.fetch import FetchPolicy
 from omniembed.media.images import ImageLimits
 from omniembed.media.video import VideoLimits
+from omniembed.models.base import Adapter
 from omniembed.models.declared import parse_model_option
 from omniembed.models.registry import LoadRequest, load_adapter, resolve
-from omniembed.runtimes import check_precision, select_runtime
+from omniembed.runtimes import apply_runtime, check_precision, select_runtime
 from omniembed.settings import DEFAULT_MODEL, Settings
 
 logger = logging.getLogger(__name__)
@@ -117,10 +118,16 @@ def with_model_options(requests: list[LoadRequest], options: list[str]) -> list[
     ]
 
 
+def load_model(request: LoadRequest) -> Adapter:
+    """Load a model's adapter and put its towers on the request's runtime (exported and cached for
+    ONNX Runtime / OpenVINO, as loaded for torch)."""
+    return apply_runtime(load_adapter(request), request)
+
+
 async def load_models(engine: Engine, settings: Settings) -> None:
     """Resolve, load (off the event loop) and warm up every configured model, in order."""
     for request in load_requests(settings):
         started = time.perf_counter()
-        adapter = await asyncio.to_thread(load_adapter, request)
+        adapter = await asyncio.to_thread(load_model, request)
         await engine.add(adapter, load_seconds=time.perf_counter() - started)
         logger.info("serving %s: %s", request.name, adapter.spec.capabilities())

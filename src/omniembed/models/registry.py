@@ -142,6 +142,7 @@ class ConfigReader:
 
 
 def load_adapter(request: LoadRequest) -> Adapter:
+    """The family's adapter as loaded, on torch; engine/bootstrap.load_model applies the runtime."""
     families = load_catalog().families
     if request.family not in families:
         supported = ", ".join(sorted(families))
@@ -151,9 +152,7 @@ def load_adapter(request: LoadRequest) -> Adapter:
     loader = getattr(importlib.import_module(module_name), function_name)
     logger.info("loading %s (%s) from %s", request.name, request.family, request.source)
     adapter: Adapter = loader(request)
-    from omniembed.runtimes import apply_runtime
-
-    return apply_runtime(adapter, request)
+    return adapter
 
 
 def _quiet_progress_bars() -> None:

@@ -15,7 +15,7 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -24,10 +24,9 @@ import numpy as np
 from PIL import Image
 
 from omniembed.models.base import ExportSpec, ImageTower, TextFeature, TextTower, Tower, Truncation
+from omniembed.runtimes.protocol import Runner
 
 logger = logging.getLogger(__name__)
-
-Runner = Callable[[dict[str, np.ndarray]], np.ndarray]
 
 
 def _released(*args: Any) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from omniembed.runtimes.compiled import Runner
+from omniembed.runtimes.protocol import Runner
 
 
 def build_model(export: Callable[[], Path], folder: Path, precision: str) -> Path:

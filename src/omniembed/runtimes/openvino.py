@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from omniembed.runtimes.compiled import Runner
+from omniembed.runtimes.protocol import Runner
 
 logger = logging.getLogger(__name__)
 
