@@ -18,7 +18,7 @@ from PIL import Image
 from omniembed.engine.batcher import Batcher
 from omniembed.engine.metrics import Metrics
 from omniembed.errors import CapabilityError, OverloadedError, PayloadTooLargeError
-from omniembed.models.base import Adapter, Modality, ModelSpec, TextFeature, Truncation
+from omniembed.models.base import Adapter, ModelSpec, TextFeature, TowerKind, Truncation
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +62,10 @@ class ModelRunner:
         self._device_thread = ThreadPoolExecutor(
             max_workers=max(1, workers), thread_name_prefix=f"device-{self.spec.name}"
         )
-        self.batchers: dict[Modality, Batcher] = {}
+        self.batchers: dict[TowerKind, Batcher] = {}
         for modality, tower in towers.items():
-            budget = limits.max_batch_tokens if modality == "text" else limits.max_batch_images
+            # Token-counted towers share the token budget; images and audio windows count one each.
+            budget = limits.max_batch_tokens if modality in ("text", "fused") else limits.max_batch_images
             self.batchers[modality] = Batcher(
                 tower,
                 budget=budget,
@@ -154,7 +155,7 @@ class ModelRunner:
             )
         counter.inc()
 
-    def require(self, modality: Modality) -> Any:
+    def require(self, modality: TowerKind) -> Any:
         tower = self.adapter.tower(modality)
         if tower is None:
             supported = ", ".join(self.spec.modalities)
@@ -186,7 +187,7 @@ class ModelRunner:
         jobs = [loop.run_in_executor(self._preprocess_pool, tower.preprocess, image) for image in images]
         return list(await asyncio.gather(*jobs))
 
-    async def run(self, modality: Modality, features: Sequence[Any]) -> list[np.ndarray]:
+    async def run(self, modality: TowerKind, features: Sequence[Any]) -> list[np.ndarray]:
         """Queue preprocessed features on the tower's batcher and wait for their rows."""
         if not features:
             return []

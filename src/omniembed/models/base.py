@@ -1,12 +1,24 @@
 """The adapter contract every model family implements.
 
-A model is a `ModelSpec` (published facts) plus one tower per input modality. A tower has four
-steps, each with its own place to run:
+A model is a `ModelSpec` (published facts) plus its towers. An item is an ordered list of parts
+(text, image, video, audio); a tower takes one feature built from some of those parts:
 
-- `preprocess` (CPU threads, per request): tokenize texts or turn decoded images into pixels;
-- `cost` (scheduler): how much of a batch budget one preprocessed item uses;
+- a two-tower family (CLIP, SigLIP, CLAP, text embedders) has one tower per part kind: each part of
+  an item becomes its own feature (a long text or a long clip several windows, a video one feature
+  per sampled frame) and the item's vector is the normalized mean of its parts' vectors
+  (`interleaved: "mean"`);
+- a model that reads interleaved content itself (VLM embedders) has one `FusedTower` taking all of
+  an item's parts, in order, as one feature: one forward per item (`interleaved: "native"`).
+
+A tower has four steps, each with its own place to run:
+
+- `preprocess` (CPU threads, per request): tokenize texts, turn decoded images into pixels, audio
+  into the model's features, or run a processor over an item's parts;
+- `cost` (scheduler): how much of a batch budget one preprocessed feature uses (real tokens);
 - `collate` (CPU thread, per batch): pad and stack features into arrays;
-- `forward` (the model's device thread, per batch): arrays in, float32 `[n, dim]` numpy out.
+- `forward` (the model's device thread, per batch): one output row per feature. The row's kind is
+  the spec's `output`: a float32 vector for `dense` (forward may return a `[n, dim]` array); the
+  late-interaction and sparse kinds return one matrix or one sparse vector per row.
 
 Towers stay torch-free at this level, so alternative runtimes (ONNX Runtime, OpenVINO) replace only
 `forward`, and the engine never imports torch.
@@ -23,7 +35,11 @@ from typing import Any, ClassVar, Literal, Protocol
 import numpy as np
 from PIL import Image
 
-Modality = Literal["text", "image"]
+Modality = Literal["text", "image", "audio"]  # what a per-kind tower embeds
+TowerKind = Literal["text", "image", "audio", "fused"]
+PartKind = Literal["text", "image", "video", "audio"]  # what an item's parts can be
+OutputKind = Literal["dense"]
+Interleaving = Literal["native", "mean"]
 MatryoshkaRule = Literal["range", "listed", "any", "none"]
 
 
@@ -41,7 +57,7 @@ class ModelSpec:
     name: str
     family: str
     source: str
-    modalities: tuple[Modality, ...]
+    modalities: tuple[PartKind, ...]
     dimension: int
     max_text_tokens: int | None = None
     image_size: int | None = None
@@ -58,10 +74,14 @@ class ModelSpec:
     aliases: tuple[str, ...] = ()
     runtime: str = "torch"
     precision: str = "fp32"
+    interleaved: Interleaving = "mean"
+    output: OutputKind = "dense"
+    audio_sample_rate: int | None = None
 
     @property
     def supports_video(self) -> bool:
-        return "image" in self.modalities
+        """Video is sampled frames: any model that embeds images embeds them."""
+        return "video" in self.modalities or "image" in self.modalities
 
     @property
     def matryoshka_range(self) -> tuple[int, int] | None:
@@ -74,7 +94,9 @@ class ModelSpec:
 
     def capabilities(self) -> dict[str, Any]:
         return {
-            "modalities": [*self.modalities, *(["video"] if self.supports_video else [])],
+            "modalities": list(
+                dict.fromkeys([*self.modalities, *(["video"] if self.supports_video else [])])
+            ),
             "dimension": self.dimension,
             "max_text_tokens": self.max_text_tokens,
             "image_size": self.image_size,
@@ -89,6 +111,9 @@ class ModelSpec:
             "family": self.family,
             "runtime": self.runtime,
             "precision": self.precision,
+            "interleaved": self.interleaved,
+            "output": self.output,
+            "audio_sample_rate": self.audio_sample_rate,
         }
 
 
@@ -112,8 +137,41 @@ class ExportSpec:
     dynamic_axes: dict[str, dict[int, str]]
 
 
+@dataclass(frozen=True)
+class AudioClip:
+    """Decoded sound: mono float32 samples in [-1, 1] at `sample_rate` (media/audio.py)."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class VideoClip:
+    """Sampled frames of a video with their timestamps, for towers that read a video as a whole."""
+
+    frames: list[Image.Image]
+    timestamps: list[float]
+    fps: float  # the sampling rate of `frames`
+
+
+ModelPart = str | Image.Image | VideoClip | AudioClip
+
+
+@dataclass(slots=True)
+class Window:
+    """One window of a long input (an audio clip cut to the model's length): its feature, and its
+    share of the whole, used to average the windows' vectors."""
+
+    feature: Any
+    weight: float
+
+
 class Tower(ABC):
-    modality: ClassVar[Modality]
+    modality: ClassVar[TowerKind]
     # How many forward passes may run at once (OpenVINO streams); torch towers run one at a time.
     concurrency: int = 1
 
@@ -132,7 +190,7 @@ class Tower(ABC):
 
 
 class TextTower(Tower):
-    modality: ClassVar[Modality] = "text"
+    modality: ClassVar[TowerKind] = "text"
     max_tokens: int
 
     @abstractmethod
@@ -161,7 +219,7 @@ class PixelPreprocessor(Protocol):
 
 
 class ImageTower(Tower):
-    modality: ClassVar[Modality] = "image"
+    modality: ClassVar[TowerKind] = "image"
     preprocessor: PixelPreprocessor
 
     def preprocess(self, image: Image.Image, fast: bool = False) -> Any:
@@ -175,22 +233,61 @@ class ImageTower(Tower):
         return np.stack(features)
 
 
+class AudioTower(Tower):
+    modality: ClassVar[TowerKind] = "audio"
+    sample_rate: int  # clips are resampled to this rate before `preprocess`
+
+    @abstractmethod
+    def preprocess(self, clip: AudioClip) -> list[Window]:
+        """One window per model-sized stretch of the clip (one for a short clip)."""
+
+    def cost(self, feature: Any) -> int:
+        return 1
+
+    def collate(self, features: Sequence[Any]) -> Any:
+        return np.stack(features)
+
+
+class FusedTower(Tower):
+    """A model that reads an item's parts together, in order, in one forward (VLM embedders)."""
+
+    modality: ClassVar[TowerKind] = "fused"
+    accepts: frozenset[PartKind]
+    max_tokens: int
+
+    @abstractmethod
+    def preprocess(
+        self,
+        parts: Sequence[ModelPart],
+        prompt: str | None = None,
+        truncation: Truncation = Truncation.END,
+        max_tokens: int | None = None,
+    ) -> Any:
+        """One feature for the whole item, through the model's own processor."""
+
+    @abstractmethod
+    def tokens(self, feature: Any) -> int:
+        """The feature's real sequence length: text plus visual and audio tokens."""
+
+    def cost(self, feature: Any) -> int:
+        return self.tokens(feature)
+
+
 @dataclass
 class Adapter:
-    """A loaded model: its spec and its towers."""
+    """A loaded model: its spec and its towers (per part kind, or one fused tower)."""
 
     spec: ModelSpec
     text: TextTower | None = None
     image: ImageTower | None = None
+    audio: AudioTower | None = None
+    fused: FusedTower | None = None
     resources: list[Any] = field(default_factory=list)
 
-    def tower(self, modality: Modality) -> Tower | None:
-        return self.text if modality == "text" else self.image
-
-    def towers(self) -> dict[Modality, Tower]:
-        found: dict[Modality, Tower] = {}
-        if self.text is not None:
-            found["text"] = self.text
-        if self.image is not None:
-            found["image"] = self.image
+    def tower(self, kind: TowerKind) -> Tower | None:
+        found: Tower | None = getattr(self, kind)
         return found
+
+    def towers(self) -> dict[TowerKind, Tower]:
+        kinds: tuple[TowerKind, ...] = ("text", "image", "audio", "fused")
+        return {kind: tower for kind in kinds if (tower := self.tower(kind)) is not None}

@@ -114,9 +114,5 @@ def _freeze(adapter: Adapter) -> None:
 
 
 def _replace(adapter: Adapter, modality: str, tower: Tower) -> None:
-    if modality == "text":
-        assert isinstance(tower, TextTower)
-        adapter.text = tower
-    else:
-        assert isinstance(tower, ImageTower)
-        adapter.image = tower
+    assert isinstance(tower, TextTower if modality == "text" else ImageTower)
+    setattr(adapter, modality, tower)
