@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 missing=()
 ldconfig -p | grep -q 'libGL.so.1' || missing+=(libgl1)
 ldconfig -p | grep -q 'libglib-2.0.so.0' || missing+=(libglib2.0-0)
+# espeak-ng synthesizes the real speech the audio decoding and CLAP tests embed.
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
