@@ -76,6 +76,29 @@ def test_padding_sides(windows):
     assert fixed["input_ids"].shape == (2, 12)
 
 
+def test_without_special_tokens_the_text_is_the_whole_input(windows):
+    """vLLM's add_special_tokens=false: no BOS/EOS, and the whole context is the text's."""
+    text = " ".join(str(i) for i in range(20))
+    ids = body(windows.tokenizer, text)
+    [[plain]] = windows.encode(["a photo of a cat"], Truncation.END, add_special_tokens=False)
+    assert plain.ids == [320, 1125, 539, 320, 2368]
+    [[cut]] = windows.encode([text], Truncation.END, add_special_tokens=False)
+    assert cut.ids == ids[:12]
+
+
+async def test_engine_passes_add_special_tokens(engine, tiny_clip_dir):
+    from transformers import CLIPModel
+
+    model = CLIPModel.from_pretrained(tiny_clip_dir).eval()
+    ids = body(clip_tokenizer(), "a photo of a cat")
+    with torch.no_grad():
+        expected = model.get_text_features(input_ids=torch.tensor([ids])).pooler_output.numpy()
+    options = EmbedOptions(add_special_tokens=False)
+    result = await engine.embed("tiny-clip", [TextInput("a photo of a cat")], options)
+    assert result.item_tokens == [len(ids)]
+    assert_parity(result.embeddings, expected)
+
+
 async def test_chunk_mode_is_the_token_weighted_mean_of_window_embeddings(engine, tiny_clip_dir):
     from transformers import CLIPModel
 

@@ -74,9 +74,13 @@ class TokenWindows:
         truncation: Truncation,
         prompt: str | None = None,
         max_tokens: int | None = None,
+        add_special_tokens: bool = True,
     ) -> list[list[TextFeature]]:
+        """`add_special_tokens=False` (vLLM's flag) leaves out the template's special tokens: the
+        caller's text is the whole model input."""
         limit = min(self.max_length, max_tokens) if max_tokens else self.max_length
-        capacity = limit - len(self.prefix) - len(self.suffix)
+        wrap = (self.prefix, self.suffix) if add_special_tokens else ([], [])
+        capacity = limit - len(wrap[0]) - len(wrap[1])
         if capacity < 1:
             raise InvalidInputError(f"max_tokens={max_tokens} leaves no room for text.", param="max_tokens")
         joined = [f"{prompt}{text}" for text in texts] if prompt else list(texts)
@@ -85,10 +89,11 @@ class TokenWindows:
         results: list[list[TextFeature]] = []
         for index, body in enumerate(bodies):
             if len(body) <= capacity:
-                results.append([self._window(body, len(body) - len(prompt_ids), len(prompt_ids))])
+                results.append([self._window(body, len(body) - len(prompt_ids), len(prompt_ids), wrap)])
                 continue
             text_ids = self._strip_prompt(body, prompt_ids, texts[index])
-            results.append(self._overflow(index, text_ids, prompt_ids, truncation, capacity, limit))
+            windows = self._overflow(index, text_ids, prompt_ids, truncation, capacity, limit)
+            results.append([self._window(ids, weight, len(prompt_ids), wrap) for ids, weight in windows])
         return results
 
     def _strip_prompt(self, body: list[int], prompt_ids: list[int], text: str) -> list[int]:
@@ -106,34 +111,37 @@ class TokenWindows:
         truncation: Truncation,
         capacity: int,
         limit: int,
-    ) -> list[TextFeature]:
+    ) -> list[tuple[list[int], int]]:
+        """The windows' token ids (prompt included, special tokens not) and weights."""
         room = capacity - len(prompt_ids)
         if room < 1:
             raise InvalidInputError("The prompt alone fills the model's context.", param="input_type")
         if truncation is Truncation.NONE:
             raise InputTooLongError(
-                f"Input {index} has {len(text_ids) + len(prompt_ids) + len(self.prefix) + len(self.suffix)} "
+                f"Input {index} has {len(text_ids) + len(prompt_ids) + limit - capacity} "
                 f"tokens; the context is {limit} and truncation is off.",
                 param=f"input[{index}]",
             )
         if truncation is Truncation.END:
-            return [self._window(prompt_ids + text_ids[:room], room, len(prompt_ids))]
+            return [(prompt_ids + text_ids[:room], room)]
         if truncation is Truncation.START:
-            return [self._window(prompt_ids + text_ids[-room:], room, len(prompt_ids))]
+            return [(prompt_ids + text_ids[-room:], room)]
         stride = max(1, room - min(self.chunk_overlap, room - 1))
         windows = []
         for start in range(0, len(text_ids), stride):
             piece = text_ids[start : start + room]
-            windows.append(self._window(prompt_ids + piece, len(piece), len(prompt_ids)))
+            windows.append((prompt_ids + piece, len(piece)))
             if start + room >= len(text_ids):
                 break
         return windows
 
-    def _window(self, body: list[int], weight: int, prompt_tokens: int) -> TextFeature:
-        prompt_length = len(self.prefix) + prompt_tokens if prompt_tokens else 0
-        return TextFeature(
-            ids=[*self.prefix, *body, *self.suffix], weight=max(1, weight), prompt_length=prompt_length
-        )
+    @staticmethod
+    def _window(
+        body: list[int], weight: int, prompt_tokens: int, wrap: tuple[list[int], list[int]]
+    ) -> TextFeature:
+        prefix, suffix = wrap
+        prompt_length = len(prefix) + prompt_tokens if prompt_tokens else 0
+        return TextFeature(ids=[*prefix, *body, *suffix], weight=max(1, weight), prompt_length=prompt_length)
 
     def pad(self, features: Sequence[TextFeature]) -> dict[str, np.ndarray]:
         length = self.max_length if self.pad_to_max_length else max(len(f.ids) for f in features)

@@ -78,8 +78,9 @@ class TorchTextTower(TextTower):
         truncation: Truncation,
         prompt: str | None = None,
         max_tokens: int | None = None,
+        add_special_tokens: bool = True,
     ) -> list[list[TextFeature]]:
-        return self.windows.encode(texts, truncation, prompt, max_tokens)
+        return self.windows.encode(texts, truncation, prompt, max_tokens, add_special_tokens)
 
     def collate(self, features: Sequence[TextFeature]) -> dict[str, np.ndarray]:
         return self.windows.pad(features)

@@ -54,8 +54,9 @@ class CompiledTextTower(TextTower):
         truncation: Truncation,
         prompt: str | None = None,
         max_tokens: int | None = None,
+        add_special_tokens: bool = True,
     ) -> list[list[TextFeature]]:
-        return self.base.preprocess(texts, truncation, prompt, max_tokens)
+        return self.base.preprocess(texts, truncation, prompt, max_tokens, add_special_tokens)
 
     def collate(self, features: Sequence[Any]) -> Any:
         return self.base.collate(features)
