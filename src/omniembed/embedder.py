@@ -19,6 +19,8 @@ from PIL import Image
 from omniembed.engine.bootstrap import engine_from_settings, load_models
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import (
+    AudioInput,
+    ChatInput,
     EmbedOptions,
     EmbedResult,
     ImageInput,
@@ -49,7 +51,7 @@ def _image_input(value: ImageLike) -> ImageInput:
 
 
 def _item(value: Item | ImageLike) -> Item:
-    if isinstance(value, TextInput | ImageInput | VideoInput | InterleavedInput):
+    if isinstance(value, TextInput | ImageInput | VideoInput | AudioInput | InterleavedInput | ChatInput):
         return value
     if isinstance(value, str):
         return TextInput(value)

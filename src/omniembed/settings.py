@@ -156,6 +156,15 @@ class Settings(BaseSettings):
     video_max_frames: int = Field(default=64, ge=1)
     video_max_pixels: int = Field(default=3840 * 2160, ge=1)
     video_default_frames: int = Field(default=8, ge=1)
+    # Visual token budget of models that read images with their own processor (VLM embedders): an
+    # image, or a video frame, larger than this is scaled down before the processor, which bounds the
+    # visual tokens it becomes (Qwen3-VL: one token per 32x32 pixels) and the memory it holds.
+    visual_max_pixels: int = Field(default=1_843_200, ge=1024, description="per image: 1800 tokens of 32x32")
+    frame_max_pixels: int = Field(default=786_432, ge=1024, description="per frame: 768 tokens of 32x32")
+
+    # Audio ----------------------------------------------------------------------------------
+    audio_max_duration_s: float = Field(default=600.0, gt=0)
+    audio_max_channels: int = Field(default=8, ge=1)
 
     @field_validator("models", "image_formats", "allowed_media_domains", "api_keys", mode="before")
     @classmethod

@@ -28,6 +28,9 @@ class CatalogEntry:
     offline_source: str | None = None
     open_clip: str | None = None
     quality: dict[str, Any] = field(default_factory=dict)
+    # Why this catalogued model cannot be served (said at start, and on its card); None when it can.
+    unsupported: str | None = None
+    interleaved: str = "mean"  # native: reads an item's parts together in one forward
 
     def public(self) -> dict[str, Any]:
         """The catalog card as shown by `/model/list` and `/v1/models/{id}`."""
@@ -43,6 +46,9 @@ class CatalogEntry:
             "matryoshka_dimensions": list(self.matryoshka_dims),
             "description": self.description,
             "quality": dict(self.quality),
+            "interleaved": self.interleaved,
+            "supported": self.unsupported is None,
+            **({"unsupported": self.unsupported} if self.unsupported else {}),
         }
 
 
@@ -80,6 +86,8 @@ def _entry(raw: dict[str, Any]) -> CatalogEntry:
         offline_source=raw.get("offline_source"),
         open_clip=raw.get("open_clip"),
         quality=dict(raw.get("quality", {})),
+        unsupported=raw.get("unsupported"),
+        interleaved=raw.get("interleaved", "mean"),
     )
 
 

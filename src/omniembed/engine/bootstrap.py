@@ -11,6 +11,7 @@ from omniembed.engine.engine import Engine, InputPolicy
 from omniembed.engine.metrics import Metrics
 from omniembed.engine.runner import RunnerLimits
 from omniembed.errors import ConfigurationError
+from omniembed.media.audio import AudioLimits
 from omniembed.media.fetch import FetchPolicy
 from omniembed.media.images import ImageLimits
 from omniembed.media.video import VideoLimits
@@ -43,6 +44,9 @@ def input_policy(settings: Settings) -> InputPolicy:
             max_pixels=settings.video_max_pixels,
             default_frames=min(settings.video_default_frames, settings.video_max_frames),
         ),
+        audio_limits=AudioLimits(
+            max_duration_s=settings.audio_max_duration_s, max_channels=settings.audio_max_channels
+        ),
         fetch=FetchPolicy(
             enabled=settings.allow_url_fetch,
             allowed_domains=tuple(settings.allowed_media_domains),
@@ -51,6 +55,8 @@ def input_policy(settings: Settings) -> InputPolicy:
             max_bytes=settings.max_request_bytes,
         ),
         fast_image_decode=settings.fast_image_decode,
+        visual_max_pixels=settings.visual_max_pixels,
+        frame_max_pixels=settings.frame_max_pixels,
         max_text_chars=settings.max_text_chars,
         max_items_per_request=settings.max_items_per_request,
     )

@@ -9,7 +9,6 @@ video frames and interleaved parts are fused by a normalized mean), then post-pr
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import time
@@ -19,45 +18,33 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
 from omniembed.catalog import load_catalog
+from omniembed.engine.fused import FusedItems, item_parts
 from omniembed.engine.items import (
+    AudioInput,
+    ChatInput,
     EmbedOptions,
     EmbedResult,
     FrameVectors,
     ImageInput,
     InterleavedInput,
     Item,
+    Part,
     TextInput,
     VideoInput,
 )
+from omniembed.engine.media_inputs import InputPolicy, MediaInputs
 from omniembed.engine.metrics import Metrics
 from omniembed.engine.postprocess import check_dimensions, finalize, fuse
 from omniembed.engine.runner import ModelRunner, RunnerLimits, awaited
 from omniembed.errors import InvalidInputError, ModelNotFoundError, NotReadyError, PayloadTooLargeError
 from omniembed.media.budget import DecodeBudget
-from omniembed.media.fetch import FetchPolicy, fetch_media
-from omniembed.media.images import ImageLimits, decode_cost, decode_image, to_rgb
-from omniembed.media.payload import MediaReference
-from omniembed.media.video import VideoLimits, decode_video
-from omniembed.models.base import Adapter, ModelSpec
+from omniembed.models.base import Adapter, ModelSpec, TowerKind
+
+__all__ = ["Engine", "InputPolicy", "resolve_prompt"]
 
 logger = logging.getLogger(__name__)
-
-VIDEO_BYTES_PER_PIXEL = 12  # of a frame at the video_max_pixels limit: 100 MB for 4K
-
-Part = TextInput | ImageInput | VideoInput
-
-
-@dataclass(frozen=True)
-class InputPolicy:
-    image_limits: ImageLimits = field(default_factory=ImageLimits)
-    video_limits: VideoLimits = field(default_factory=VideoLimits)
-    fetch: FetchPolicy = field(default_factory=FetchPolicy)
-    fast_image_decode: bool = True
-    max_text_chars: int = 200_000  # Settings.max_text_chars
-    max_items_per_request: int = 2048  # Settings.max_items_per_request (scoring's own lists and labels)
 
 
 def resolve_prompt(spec: ModelSpec, input_type: str | None) -> str | None:
@@ -95,6 +82,7 @@ class Engine:
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="preprocess")
         image_limits = self.policy.image_limits
         self.decode_budget = DecodeBudget(image_limits.decode_memory_bytes, image_limits.decode_wait_s)
+        self.media = MediaInputs(self.policy, self.pool, self.decode_budget)
         self.runners: dict[str, ModelRunner] = {}
         self._aliases: dict[str, str] = {}
 
@@ -145,22 +133,57 @@ class Engine:
         prompt = resolve_prompt(spec, options.input_type)
         parts = _parts(items)
         for index, part in parts:
-            runner.require("text" if isinstance(part, TextInput) else "image")
             if isinstance(part, TextInput):
                 self._check_text(part.text, index)
+        if runner.adapter.fused is not None:
+            return await self._embed_fused(runner, items, parts, options, prompt)
+        for _, part in parts:
+            runner.require(_tower_kind(part))
         with runner.admit(self._units(parts)):
-            vectors, tokens, images, frames = await self._embed_parts(runner, parts, options, prompt)
-        per_item = self._assemble(items, parts, vectors)
-        embeddings = finalize(per_item, spec, normalize=options.normalize, dimensions=options.dimensions)
-        for index, frame_rows in frames.items():
-            frames[index] = FrameVectors(
-                frame_rows.timestamps,
-                finalize(
-                    frame_rows.vectors, spec, normalize=options.normalize, dimensions=options.dimensions
-                ),
-            )
+            embedded = await self._embed_parts(runner, parts, options, prompt)
+        per_item = self._assemble(items, parts, embedded.vectors)
+        frames = {
+            index: FrameVectors(rows.timestamps, self._finalize(rows.vectors, spec, options))
+            for index, rows in embedded.frames.items()
+        }
+        item_tokens = [0] * len(items)
+        for (item_index, _), count in zip(parts, embedded.tokens, strict=True):
+            item_tokens[item_index] += count
         self._count_items(runner, parts)
-        return EmbedResult(spec.name, embeddings, prompt_tokens=tokens, image_count=images, frames=frames)
+        return EmbedResult(
+            spec.name,
+            self._finalize(per_item, spec, options),
+            prompt_tokens=sum(item_tokens),
+            image_count=embedded.images,
+            frames=frames,
+            item_tokens=item_tokens,
+            audio_seconds=embedded.audio_seconds,
+        )
+
+    async def _embed_fused(
+        self,
+        runner: ModelRunner,
+        items: Sequence[Item],
+        parts: list[tuple[int, Part]],
+        options: EmbedOptions,
+        prompt: str | None,
+    ) -> EmbedResult:
+        fused = FusedItems(self.media, runner)
+        with runner.admit(self._units(parts)):
+            rows, item_tokens = await fused.embed(items, options, prompt)
+        self._count_items(runner, parts)
+        images = sum(isinstance(part, ImageInput) for _, part in parts)
+        return EmbedResult(
+            runner.spec.name,
+            self._finalize(rows, runner.spec, options),
+            prompt_tokens=sum(item_tokens),
+            image_count=images,
+            item_tokens=item_tokens,
+        )
+
+    @staticmethod
+    def _finalize(vectors: np.ndarray, spec: ModelSpec, options: EmbedOptions) -> np.ndarray:
+        return finalize(vectors, spec, normalize=options.normalize, dimensions=options.dimensions)
 
     def _check_text(self, text: str, index: int) -> None:
         """Every caller's texts meet the limit before any tokenizing: the HTTP schemas check it too,
@@ -188,112 +211,76 @@ class Engine:
 
     async def _embed_parts(
         self, runner: ModelRunner, parts: list[tuple[int, Part]], options: EmbedOptions, prompt: str | None
-    ) -> tuple[list[np.ndarray], int, int, dict[int, FrameVectors]]:
-        texts = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], TextInput)]
-        images = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], ImageInput)]
-        videos = [(i, p) for i, p in enumerate(parts) if isinstance(p[1], VideoInput)]
-        # Only the modalities present get a job: a lone job is awaited in place (see awaited()).
+    ) -> _Embedded:
+        """Each part through its own tower; a lone kind's job is awaited in place (see awaited())."""
+        slots: dict[type, list[int]] = {}
+        for slot, (_, part) in enumerate(parts):
+            slots.setdefault(type(part), []).append(slot)
+        texts, images = slots.get(TextInput, []), slots.get(ImageInput, [])
+        videos, sounds = slots.get(VideoInput, []), slots.get(AudioInput, [])
         jobs: list[Any] = []
         if texts:
-            jobs.append(self._texts(runner, [p.text for _, (_, p) in texts], options, prompt))  # type: ignore[union-attr]
+            jobs.append(self._texts(runner, [parts[s][1].text for s in texts], options, prompt))  # type: ignore[union-attr]
         if images:
-            jobs.append(self._images(runner, [p for _, (_, p) in images]))  # type: ignore[misc]
-        jobs.extend(self._video(runner, p) for _, (_, p) in videos)  # type: ignore[arg-type]
+            jobs.append(self._images(runner, [parts[s][1] for s in images]))  # type: ignore[misc]
+        jobs.extend(self._video(runner, parts[s][1]) for s in videos)  # type: ignore[arg-type]
+        jobs.extend(self._audio(runner, parts[s][1]) for s in sounds)  # type: ignore[arg-type]
         results = iter(await awaited(jobs))
-        text_rows, tokens = next(results) if texts else ([], 0)
-        image_rows = next(results) if images else []
-        video_rows = list(results)
-        vectors: list[np.ndarray] = [np.empty(0)] * len(parts)
-        for (slot, _), row in zip(texts, text_rows, strict=True):
-            vectors[slot] = row
-        for (slot, _), row in zip(images, image_rows, strict=True):
-            vectors[slot] = row
-        frames: dict[int, FrameVectors] = {}
-        image_count = len(images)
-        for (slot, (item_index, video)), (clip, frame_vectors) in zip(videos, video_rows, strict=True):
-            vectors[slot] = clip
-            image_count += len(frame_vectors.timestamps)
+        embedded = _Embedded([np.empty(0)] * len(parts), [0] * len(parts), len(images))
+        text_rows, text_tokens = next(results) if texts else ([], [])
+        for slot, row, count in zip(texts, text_rows, text_tokens, strict=True):
+            embedded.vectors[slot], embedded.tokens[slot] = row, count
+        for slot, row in zip(images, next(results) if images else [], strict=True):
+            embedded.vectors[slot] = row
+        for slot in videos:
+            clip, frame_vectors = next(results)
+            embedded.vectors[slot] = clip
+            embedded.images += len(frame_vectors.timestamps)
+            item_index, video = parts[slot]
             if video.options.pooling == "none":  # type: ignore[union-attr]
-                frames[item_index] = frame_vectors
-        return vectors, tokens, image_count, frames
+                embedded.frames[item_index] = frame_vectors
+        for slot in sounds:
+            embedded.vectors[slot], seconds = next(results)
+            embedded.audio_seconds += seconds
+        return embedded
 
     async def _texts(
         self, runner: ModelRunner, texts: list[str], options: EmbedOptions, prompt: str | None
-    ) -> tuple[list[np.ndarray], int]:
-        if not texts:
-            return [], 0
-        windows = await runner.tokenize(texts, options.truncation, prompt, options.max_tokens)
+    ) -> tuple[list[np.ndarray], list[int]]:
+        windows = await runner.tokenize(
+            texts, options.truncation, prompt, options.max_tokens, options.add_special_tokens
+        )
         flat = [window for group in windows for window in group]
         rows = await runner.run("text", flat)
-        tokens = sum(len(window.ids) for window in flat)
         vectors: list[np.ndarray] = []
         cursor = 0
         for group in windows:
             chunk = rows[cursor : cursor + len(group)]
             cursor += len(group)
             vectors.append(chunk[0] if len(chunk) == 1 else fuse(chunk, [w.weight for w in group]))
-        return vectors, tokens
-
-    async def _bytes(self, reference: MediaReference) -> bytes:
-        if reference.data is not None:
-            return reference.data
-        assert reference.url is not None
-        return await fetch_media(reference.url, self.policy.fetch)
-
-    def _decode_and_preprocess(self, runner: ModelRunner, data: bytes | Image.Image) -> Any:
-        tower = runner.require("image")
-        if isinstance(data, Image.Image):  # the Python API's own images: always the exact path
-            return tower.preprocess(to_rgb(data))
-        fast = self.policy.fast_image_decode
-        image = decode_image(data, self.policy.image_limits, draft=runner.draft_request if fast else None)
-        return tower.preprocess(image, fast=fast)
+        return vectors, [sum(len(window.ids) for window in group) for group in windows]
 
     async def _images(self, runner: ModelRunner, images: list[ImageInput]) -> list[np.ndarray]:
-        if not images:
-            return []
-        loop = asyncio.get_running_loop()
-
-        async def prepare(item: ImageInput) -> np.ndarray:
-            source: bytes | Image.Image
-            if item.image is not None:
-                source = item.image
-            elif item.reference is not None:
-                source = await self._bytes(item.reference)
-            else:
-                raise InvalidInputError("An image item carries no data.", param="input")
-            if isinstance(source, bytes):  # decoded pixels in flight stay within the budget
-                draft = runner.draft_request if self.policy.fast_image_decode else None
-                cost = decode_cost(source, self.policy.image_limits, draft)
-                work = functools.partial(self._decode_and_preprocess, runner, source)
-                return await self.decode_budget.run(self.pool, cost, work)
-            return await loop.run_in_executor(self.pool, self._decode_and_preprocess, runner, source)
-
-        pixels = await awaited([prepare(item) for item in images])
+        tower = runner.require("image")
+        draft = runner.draft_request
+        pixels = await awaited([self.media.image(item, tower.preprocess, draft) for item in images])
         return await runner.run("image", pixels)
 
     async def _video(self, runner: ModelRunner, video: VideoInput) -> tuple[np.ndarray, FrameVectors]:
-        data = await self._bytes(video.reference)
         tower = runner.require("image")
-        options = video.options
-        limits = self.policy.video_limits
+        fast = self.policy.fast_image_decode
+        decoded = await self.media.video(video, lambda frame: tower.preprocess(frame, fast=fast))
+        rows = await runner.run("image", decoded.frames)
+        return fuse(rows), FrameVectors(decoded.timestamps, np.stack(rows))
 
-        def frames_to_pixels() -> tuple[list[np.ndarray], list[float]]:
-            fast = self.policy.fast_image_decode
-            decoded = decode_video(
-                data,
-                limits,
-                num_frames=options.num_frames,
-                fps=options.fps,
-                transform=lambda frame: tower.preprocess(frame, fast=fast),
-            )
-            return decoded.frames, decoded.timestamps
-
-        # One full-size frame at a time (RGB, the decoder's reference pictures, the resize's copies),
-        # capped at the whole budget so a video is never refused for it, only made to wait.
-        cost = min(limits.max_pixels * VIDEO_BYTES_PER_PIXEL, self.decode_budget.limit)
-        pixels, stamps = await self.decode_budget.run(self.pool, cost, frames_to_pixels)
-        rows = await runner.run("image", pixels)
-        return fuse(rows), FrameVectors(stamps, np.stack(rows))
+    async def _audio(self, runner: ModelRunner, sound: AudioInput) -> tuple[np.ndarray, float]:
+        """A clip through the audio tower: windows of the model's length, averaged by duration."""
+        tower = runner.require("audio")
+        clip = await self.media.audio(sound, tower.sample_rate)
+        windows = await asyncio.get_running_loop().run_in_executor(self.pool, tower.preprocess, clip)
+        rows = await runner.run("audio", [window.feature for window in windows])
+        vector = rows[0] if len(rows) == 1 else fuse(rows, [window.weight for window in windows])
+        return vector, clip.seconds
 
     @staticmethod
     def _assemble(
@@ -303,19 +290,34 @@ class Engine:
         for (item_index, _), vector in zip(parts, vectors, strict=True):
             grouped[item_index].append(vector)
         rows = [
-            fuse(group) if isinstance(item, InterleavedInput) else group[0]
+            fuse(group) if isinstance(item, InterleavedInput | ChatInput) else group[0]
             for item, group in zip(items, grouped, strict=True)
         ]
         return np.stack(rows).astype(np.float32, copy=False)
 
 
+@dataclass
+class _Embedded:
+    """Per part of a request: its vector and its text tokens; and the request's media totals."""
+
+    vectors: list[np.ndarray]
+    tokens: list[int]
+    images: int
+    frames: dict[int, FrameVectors] = field(default_factory=dict)
+    audio_seconds: float = 0.0
+
+
+def _tower_kind(part: Part) -> TowerKind:
+    if isinstance(part, TextInput):
+        return "text"
+    return "audio" if isinstance(part, AudioInput) else "image"  # a video is frames through the image tower
+
+
 def _parts(items: Sequence[Item]) -> list[tuple[int, Part]]:
     parts: list[tuple[int, Part]] = []
     for index, item in enumerate(items):
-        if isinstance(item, InterleavedInput):
-            if not item.parts:
-                raise InvalidInputError(f"Input {index} has no parts.", param=f"input[{index}]")
-            parts.extend((index, part) for part in item.parts)
-        else:
-            parts.append((index, item))
+        own = item_parts(item)
+        if not own:
+            raise InvalidInputError(f"Input {index} has no parts.", param=f"input[{index}]")
+        parts.extend((index, part) for part in own)
     return parts

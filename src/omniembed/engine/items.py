@@ -10,7 +10,7 @@ from PIL import Image
 
 from omniembed.media.payload import MediaReference
 from omniembed.media.video import check_sampling
-from omniembed.models.base import Truncation
+from omniembed.models.base import AudioClip, Truncation
 
 
 @dataclass(frozen=True)
@@ -44,13 +44,39 @@ class VideoInput:
 
 
 @dataclass(frozen=True)
+class AudioInput:
+    """Encoded bytes, a URL to fetch, or already-decoded samples (Python API)."""
+
+    reference: MediaReference | None = None
+    clip: AudioClip | None = None
+
+
+Part = TextInput | ImageInput | VideoInput | AudioInput
+
+
+@dataclass(frozen=True)
 class InterleavedInput:
-    """Several parts fused into one vector (normalized mean of the normalized part vectors)."""
+    """Several parts, in order, embedded as one item: one model input for a model that reads
+    interleaved content (`interleaved: native`), else the normalized mean of the parts' vectors."""
 
-    parts: tuple[TextInput | ImageInput | VideoInput, ...]
+    parts: tuple[Part, ...]
 
 
-Item = TextInput | ImageInput | VideoInput | InterleavedInput
+@dataclass(frozen=True)
+class Message:
+    role: str  # system | user | assistant
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class ChatInput:
+    """A chat-style conversation (vLLM's `messages` body) embedded as one item: through the model's
+    chat template when it has one, else as the interleaved parts of every message."""
+
+    messages: tuple[Message, ...]
+
+
+Item = TextInput | ImageInput | VideoInput | AudioInput | InterleavedInput | ChatInput
 
 
 @dataclass(frozen=True)
@@ -60,6 +86,7 @@ class EmbedOptions:
     input_type: str | None = None
     truncation: Truncation = Truncation.END
     max_tokens: int | None = None  # a per-request context shorter than the model's
+    add_special_tokens: bool = True  # vLLM's flag: False leaves out the tokenizer's special tokens
 
 
 @dataclass(frozen=True)
@@ -77,3 +104,5 @@ class EmbedResult:
     prompt_tokens: int = 0
     image_count: int = 0
     frames: dict[int, FrameVectors] = field(default_factory=dict)
+    item_tokens: list[int] = field(default_factory=list)  # per item: text tokens (all tokens, native)
+    audio_seconds: float = 0.0

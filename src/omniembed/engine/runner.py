@@ -171,13 +171,15 @@ class ModelRunner:
         truncation: Truncation,
         prompt: str | None = None,
         max_tokens: int | None = None,
+        add_special_tokens: bool = True,
     ) -> list[list[TextFeature]]:
         tower = self.require("text")
+        arguments = (list(texts), truncation, prompt, max_tokens, add_special_tokens)
         if sum(len(text) for text in texts) <= INLINE_TOKENIZE_CHARS:
-            return tower.preprocess(list(texts), truncation, prompt, max_tokens)
+            return tower.preprocess(*arguments)
         loop = asyncio.get_running_loop()
         windows: list[list[TextFeature]] = await loop.run_in_executor(
-            self._preprocess_pool, tower.preprocess, list(texts), truncation, prompt, max_tokens
+            self._preprocess_pool, tower.preprocess, *arguments
         )
         return windows
 

@@ -161,6 +161,14 @@ class VideoClip:
 ModelPart = str | Image.Image | VideoClip | AudioClip
 
 
+@dataclass(frozen=True)
+class Turn:
+    """One message of a conversation item (chat-style input): its role and its parts, in order."""
+
+    role: str
+    parts: tuple[ModelPart, ...]
+
+
 @dataclass(slots=True)
 class Window:
     """One window of a long input (an audio clip cut to the model's length): its feature, and its
@@ -200,8 +208,10 @@ class TextTower(Tower):
         truncation: Truncation,
         prompt: str | None = None,
         max_tokens: int | None = None,
+        add_special_tokens: bool = True,
     ) -> list[list[TextFeature]]:
-        """Per text, one window (or several with `Truncation.CHUNK`), within `max_tokens` if given."""
+        """Per text, one window (or several with `Truncation.CHUNK`), within `max_tokens` if given;
+        wrapped in the model's special tokens unless `add_special_tokens` is False."""
 
     def cost(self, feature: TextFeature) -> int:
         return len(feature.ids)
@@ -258,12 +268,12 @@ class FusedTower(Tower):
     @abstractmethod
     def preprocess(
         self,
-        parts: Sequence[ModelPart],
+        parts: Sequence[ModelPart] | Sequence[Turn],
         prompt: str | None = None,
         truncation: Truncation = Truncation.END,
         max_tokens: int | None = None,
     ) -> Any:
-        """One feature for the whole item, through the model's own processor."""
+        """One feature for the whole item (its parts, or its turns), through the model's own processor."""
 
     @abstractmethod
     def tokens(self, feature: Any) -> int:

@@ -70,6 +70,8 @@ def resolve(text: str, **options: Any) -> LoadRequest:
     catalog = load_catalog()
     entry = catalog.find(source)
     aliases: list[str] = []
+    if entry is not None and entry.unsupported:
+        raise ConfigurationError(f"Cannot serve '{entry.id}': {entry.unsupported}")
     if entry is not None:
         aliases = [entry.id, *entry.aliases, entry.source]
         offline = _package_source(entry.offline_source) if entry.offline_source else None
@@ -95,8 +97,13 @@ def detect_family(source: str) -> str:
         if reader(rule["file"]) is not None:
             return str(rule["family"])
     model_type = (reader("config.json") or {}).get("model_type")
-    if model_type in detect["model_type"]:
-        return str(detect["model_type"][model_type])
+    family = detect["model_type"].get(model_type)
+    # A sentence-transformers repository is served by its own module stack (pooling, dense layers,
+    # normalization) unless the architecture's family reads that stack itself.
+    if family not in detect["reads_sentence_transformers"] and reader("modules.json") is not None:
+        return "sentence_transformers"
+    if family is not None:
+        return str(family)
     for rule in detect["fallback_files"]:
         if reader(rule["file"]) is not None:
             return str(rule["family"])

@@ -105,30 +105,71 @@ def _load_sentence_transformer(request: LoadRequest, modules: list[Any] | None =
 
 def load(request: LoadRequest) -> Adapter:
     model = _load_sentence_transformer(request)
-    return _adapter(request, model, family="sentence_transformers", device=resolve_device(request.device))
+    device = resolve_device(request.device)
+    if set(model.modalities) - {"text"}:
+        return _multimodal_adapter(request, model, family="sentence_transformers", device=device)
+    return _adapter(request, model, family="sentence_transformers", device=device)
+
+
+def load_qwen3_vl(request: LoadRequest) -> Adapter:
+    """Qwen3-VL-Embedding and other Qwen3-VL embedders: the repository's sentence-transformers config
+    when it has one, else the module stack Qwen3-VL-Embedding is published with (Transformer →
+    last-token Pooling → Normalize, left padding)."""
+    model = _load_sentence_transformer(request) if _has_modules_json(request) else _last_token_stack(request)
+    model.tokenizer.padding_side = "left"
+    return _multimodal_adapter(request, model, family="qwen3_vl", device=resolve_device(request.device))
+
+
+def _multimodal_adapter(request: LoadRequest, model: Any, *, family: str, device: torch.device) -> Adapter:
+    from omniembed.models.sentence_multimodal import SentenceFusedTower
+
+    entry = request.entry
+    declared = read_declared(request.source)
+    truncate = declared.truncate_dim or model.truncate_dim
+    dimension = min(_embedding_dimension(model), truncate or 1 << 30)
+    tower = SentenceFusedTower(model, device, dimension if truncate else None)
+    extractor = getattr(getattr(model[0], "processor", None), "feature_extractor", None)
+    spec = ModelSpec(
+        name=request.name,
+        family=family,
+        source=request.source,
+        modalities=tuple(kind for kind in ("text", "image", "video", "audio") if kind in tower.accepts),
+        dimension=dimension,
+        max_text_tokens=tower.max_tokens,
+        normalize=True,
+        **spec_facts(request, dimension, declared).fields(),
+        description=entry.description if entry else "",
+        aliases=request.aliases,
+        interleaved="native" if tower.native else "mean",
+        audio_sample_rate=getattr(extractor, "sampling_rate", None) if "audio" in tower.accepts else None,
+    )
+    return Adapter(spec=spec, fused=tower, resources=[model])
 
 
 def load_qwen3(request: LoadRequest) -> Adapter:
     """Qwen3-Embedding: last-token pooling over left-padded batches, instruction-prefixed queries.
 
     A repository with sentence-transformers config is used as is; a bare transformers checkpoint gets
-    the module stack Qwen3-Embedding is defined with (Transformer → last-token Pooling → Normalize).
+    the module stack Qwen3-Embedding is defined with.
     """
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-
-    if _has_modules_json(request):
-        model = _load_sentence_transformer(request)
-    else:
-        kwargs = hf_load_kwargs(request.revision, request.trust_remote_code)
-        transformer = Transformer(
-            str(request.source),
-            model_kwargs={"dtype": torch_dtype(request.precision, request.runtime), **kwargs},
-            processor_kwargs={"padding_side": "left", **kwargs},
-        )
-        pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")
-        model = _load_sentence_transformer(request, [transformer, pooling, Normalize()]).eval()
+    model = _load_sentence_transformer(request) if _has_modules_json(request) else _last_token_stack(request)
     model.tokenizer.padding_side = "left"
     return _adapter(request, model, family="qwen3_embedding", device=resolve_device(request.device))
+
+
+def _last_token_stack(request: LoadRequest) -> Any:
+    """A bare transformers checkpoint as Qwen's embedders are defined: Transformer → last-token
+    Pooling → Normalize, padded on the left."""
+    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
+
+    kwargs = hf_load_kwargs(request.revision, request.trust_remote_code)
+    transformer = Transformer(
+        str(request.source),
+        model_kwargs={"dtype": torch_dtype(request.precision, request.runtime), **kwargs},
+        processor_kwargs={"padding_side": "left", **kwargs},
+    )
+    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")
+    return _load_sentence_transformer(request, [transformer, pooling, Normalize()]).eval()
 
 
 def _has_modules_json(request: LoadRequest) -> bool:
