@@ -220,3 +220,12 @@ async def test_visual_budget_scales_images_down_before_the_processor(model_dir, 
         counts.append(result.item_tokens[0])
         await engine.close()
     assert counts[1] < counts[0]  # fewer visual tokens for the smaller budget
+
+
+async def test_processor_refusals_are_input_errors(engine, images):
+    """Visual tokens cut by a too-small max_tokens: the processor refuses, the caller gets a 400."""
+    from omniembed.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="processor refused"):
+        await engine.embed("vl", [ImageInput(image=images[0])], EmbedOptions(max_tokens=8))
+    assert (await embed(engine, [TextInput("still serving")])).embeddings.shape == (1, 64)

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from omniembed.errors import CapabilityError, InputTooLongError
+from omniembed.errors import CapabilityError, InputTooLongError, InvalidInputError
 from omniembed.models.base import (
     AudioClip,
     FusedTower,
@@ -136,9 +136,16 @@ class SentenceFusedTower(FusedTower):
         text: dict[str, Any] = (
             {"truncation": False} if truncation is Truncation.NONE else {"max_length": limit}
         )
-        features: dict[str, Any] = self.model.preprocess(
-            [self.model_input(parts)], prompt=prompt, processing_kwargs={"text": text}
-        )
+        try:
+            features: dict[str, Any] = self.model.preprocess(
+                [self.model_input(parts)], prompt=prompt, processing_kwargs={"text": text}
+            )
+        except (ValueError, TypeError) as error:
+            # The processor's own checks (visual tokens cut by max_tokens, a video too short for its
+            # temporal patches, a malformed conversation) are the caller's input, not a server fault.
+            raise InvalidInputError(
+                f"The model's processor refused the input: {error}", param="input"
+            ) from error
         if truncation is Truncation.NONE and self.tokens(features) > limit:
             raise InputTooLongError(
                 f"The input is {self.tokens(features)} tokens; the model reads at most {limit} "
