@@ -229,3 +229,12 @@ async def test_processor_refusals_are_input_errors(engine, images):
     with pytest.raises(InvalidInputError, match="processor refused"):
         await engine.embed("vl", [ImageInput(image=images[0])], EmbedOptions(max_tokens=8))
     assert (await embed(engine, [TextInput("still serving")])).embeddings.shape == (1, 64)
+
+
+async def test_batch_cost_counts_visual_tokens(engine, images):
+    """The batcher budgets an image item by its real sequence, visual tokens included."""
+    tower = engine.runner("vl").adapter.fused
+    text, image = tower.preprocess(["a cat"]), tower.preprocess([images[0]])
+    visual = int((image["input_ids"] == tower.model.tokenizer.convert_tokens_to_ids("<|image_pad|>")).sum())
+    assert visual >= 16
+    assert tower.cost(image) == image["input_ids"].shape[1] >= tower.cost(text) + visual
