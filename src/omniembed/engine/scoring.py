@@ -16,12 +16,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from omniembed.engine.engine import Engine
-from omniembed.engine.items import EmbedOptions, ImageInput, Item, TextInput, VideoInput
+from omniembed.engine.items import AudioInput, EmbedOptions, ImageInput, Item, TextInput, VideoInput
 from omniembed.errors import InvalidInputError, PayloadTooLargeError
 from omniembed.models.base import ModelSpec
 
 DEFAULT_LOGIT_SCALE = 20.0
 IMAGE_TEMPLATES = ("a photo of a {}.",)
+AUDIO_TEMPLATES = ("This is a sound of {}.",)  # CLAP's zero-shot audio classification prompt
 TEXT_TEMPLATES = ("{}",)
 LABEL_CACHE_SIZE = 256
 # The cache also holds its keys' strings and its vectors: bounded by those too, or 256 entries of
@@ -121,8 +122,13 @@ def _key_chars(key: tuple[str, tuple[str, ...], tuple[str, ...]]) -> int:
     return sum(map(len, key[1])) + sum(map(len, key[2]))
 
 
-def _all_media(items: Sequence[Item]) -> bool:
-    return all(isinstance(item, ImageInput | VideoInput) for item in items)
+def default_templates(items: Sequence[Item]) -> tuple[str, ...]:
+    """The zero-shot prompt for what is being classified: photos, sounds, or texts as they are."""
+    if all(isinstance(item, ImageInput | VideoInput) for item in items):
+        return IMAGE_TEMPLATES
+    if all(isinstance(item, AudioInput) for item in items):
+        return AUDIO_TEMPLATES
+    return TEXT_TEMPLATES
 
 
 class Scoring:
@@ -218,9 +224,7 @@ class Scoring:
             max_text_chars=policy.max_text_chars,
             max_items=policy.max_items_per_request,
         )
-        chosen = (
-            tuple(templates) if templates else (IMAGE_TEMPLATES if _all_media(inputs) else TEXT_TEMPLATES)
-        )
+        chosen = tuple(templates) if templates else default_templates(inputs)
         label_matrix, label_tokens = await self.label_vectors(spec.name, tuple(labels), chosen)
         embedded = await self.engine.embed(spec.name, inputs, EmbedOptions(normalize=True))
         similarities = embedded.embeddings @ label_matrix.T
