@@ -238,3 +238,12 @@ async def test_batch_cost_counts_visual_tokens(engine, images):
     visual = int((image["input_ids"] == tower.model.tokenizer.convert_tokens_to_ids("<|image_pad|>")).sum())
     assert visual >= 16
     assert tower.cost(image) == image["input_ids"].shape[1] >= tower.cost(text) + visual
+
+
+def test_joining_a_text_first_keeps_later_items_pixels(engine, reference, images):
+    """The batch's first item decides nothing: a text joined before an image keeps the image's
+    pixels and per-sample counts (the order concurrent requests happen to arrive in)."""
+    tower = engine.runner("vl").adapter.fused
+    features = [tower.preprocess(["a cat"]), tower.preprocess([images[2]]), tower.preprocess(["a dog"])]
+    rows = tower.forward(tower.collate(features))
+    assert_parity(np.stack(rows), reference.encode(["a cat", images[2], "a dog"]))

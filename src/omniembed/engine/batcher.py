@@ -222,8 +222,8 @@ class Batcher:
             if not entry.future.done():
                 entry.future.set_result(row)
 
-    def _collate_and_forward(self, features: list[Any]) -> np.ndarray:
+    def _collate_and_forward(self, features: list[Any]) -> Any:
         output = self.tower.forward(self.tower.collate(features))
-        if output.shape[0] != len(features):
-            raise RuntimeError(f"tower returned {output.shape[0]} rows for {len(features)} items")
+        if len(output) != len(features):  # an array of vectors, or a list of matrices / sparse vectors
+            raise RuntimeError(f"tower returned {len(output)} rows for {len(features)} items")
         return output

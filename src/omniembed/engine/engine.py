@@ -36,6 +36,7 @@ from omniembed.engine.items import (
 )
 from omniembed.engine.media_inputs import InputPolicy, MediaInputs
 from omniembed.engine.metrics import Metrics
+from omniembed.engine.outputs import check_output, check_pruning, pooled, prune
 from omniembed.engine.postprocess import check_dimensions, finalize, fuse
 from omniembed.engine.runner import ModelRunner, RunnerLimits, awaited
 from omniembed.errors import InvalidInputError, ModelNotFoundError, NotReadyError, PayloadTooLargeError
@@ -129,7 +130,10 @@ class Engine:
         spec = runner.spec
         if not items:
             raise InvalidInputError("The input is empty; send at least one item.", param="input")
-        check_dimensions(spec, options.dimensions)
+        check_output(spec, options)
+        check_pruning(options.sparse_top_k, options.sparse_min_weight)
+        if options.output == "dense":
+            check_dimensions(spec, options.dimensions)
         prompt = resolve_prompt(spec, options.input_type)
         parts = _parts(items)
         for index, part in parts:
@@ -172,14 +176,22 @@ class Engine:
         with runner.admit(self._units(parts)):
             rows, item_tokens = await fused.embed(items, options, prompt)
         self._count_items(runner, parts)
-        images = sum(isinstance(part, ImageInput) for _, part in parts)
-        return EmbedResult(
-            runner.spec.name,
-            self._finalize(rows, runner.spec, options),
+        spec = runner.spec
+        result = EmbedResult(
+            spec.name,
+            np.zeros((len(items), 0), dtype=np.float32),
             prompt_tokens=sum(item_tokens),
-            image_count=images,
+            image_count=sum(isinstance(part, ImageInput) for _, part in parts),
             item_tokens=item_tokens,
         )
+        if options.output == "multivector":
+            result.multivectors = [np.ascontiguousarray(row, dtype=np.float32) for row in rows]
+        elif options.output == "sparse":
+            result.sparse = [prune(row, options.sparse_top_k, options.sparse_min_weight) for row in rows]
+        else:
+            dense = pooled(rows) if spec.output == "multivector" else np.stack(rows)
+            result.embeddings = self._finalize(dense, spec, options)
+        return result
 
     @staticmethod
     def _finalize(vectors: np.ndarray, spec: ModelSpec, options: EmbedOptions) -> np.ndarray:

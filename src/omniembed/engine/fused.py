@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from omniembed.engine.items import (
@@ -28,6 +27,7 @@ from omniembed.engine.items import (
     VideoInput,
 )
 from omniembed.engine.media_inputs import MediaInputs, shrink
+from omniembed.engine.outputs import task_of
 from omniembed.engine.postprocess import fuse
 from omniembed.engine.runner import ModelRunner, awaited
 from omniembed.errors import CapabilityError
@@ -74,14 +74,21 @@ class FusedItems:
 
     async def embed(
         self, items: Sequence[Item], options: EmbedOptions, prompt: str | None
-    ) -> tuple[np.ndarray, list[int]]:
-        """One row per item, and each item's tokens (text, visual and audio tokens together)."""
+    ) -> tuple[list[Any], list[int]]:
+        """One row per item (a vector, a matrix or a sparse vector: the model's output kind), and
+        each item's tokens (text, visual and audio tokens together)."""
         self.check(items)
-        if self.native:
+        if self.native or self.runner.spec.output != "dense":
+            if not self.native and any(len(item_parts(item)) > 1 for item in items):
+                raise CapabilityError(
+                    f"Model '{self.runner.spec.name}' embeds one part per item ({self.runner.spec.output} "
+                    "output cannot be averaged); send the parts as separate inputs.",
+                    param="input",
+                )
             inputs = await awaited([self._native_input(item) for item in items])
             features = await awaited([self._preprocess(parts, options, prompt) for parts in inputs])
             rows = await self.runner.run("fused", features)
-            return np.stack(rows), [self.tower.tokens(feature) for feature in features]
+            return rows, [self.tower.tokens(feature) for feature in features]
         groups = [item_parts(item) for item in items]
         flat = [part for group in groups for part in group]
         decoded = await awaited([self._model_part(part) for part in flat])
@@ -93,14 +100,21 @@ class FusedItems:
             vectors.append(chunk[0] if len(chunk) == 1 else fuse(chunk))
             tokens.append(sum(self.tower.tokens(f) for f in features[cursor : cursor + len(group)]))
             cursor += len(group)
-        return np.stack(vectors), tokens
+        return vectors, tokens
 
     async def _preprocess(
         self, parts: Sequence[ModelPart] | Sequence[Turn], options: EmbedOptions, prompt: str | None
     ) -> Any:
         loop = asyncio.get_running_loop()
+        task = task_of(options.input_type)
         return await loop.run_in_executor(
-            self.media.pool, self.tower.preprocess, parts, prompt, options.truncation, options.max_tokens
+            self.media.pool,
+            self.tower.preprocess,
+            parts,
+            prompt,
+            options.truncation,
+            options.max_tokens,
+            task,
         )
 
     async def _native_input(self, item: Item) -> list[ModelPart] | list[Turn]:

@@ -10,7 +10,7 @@ from PIL import Image
 
 from omniembed.media.payload import MediaReference
 from omniembed.media.video import check_sampling
-from omniembed.models.base import AudioClip, Truncation
+from omniembed.models.base import AudioClip, OutputKind, SparseVector, Truncation
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,9 @@ class EmbedOptions:
     truncation: Truncation = Truncation.END
     max_tokens: int | None = None  # a per-request context shorter than the model's
     add_special_tokens: bool = True  # vLLM's flag: False leaves out the tokenizer's special tokens
+    output: OutputKind = "dense"  # multivector: a matrix per item; sparse: a SparseVector per item
+    sparse_top_k: int | None = None  # keep the k largest weights of each sparse vector
+    sparse_min_weight: float | None = None  # drop weights below this
 
 
 @dataclass(frozen=True)
@@ -104,5 +107,8 @@ class EmbedResult:
     prompt_tokens: int = 0
     image_count: int = 0
     frames: dict[int, FrameVectors] = field(default_factory=dict)
-    item_tokens: list[int] = field(default_factory=list)  # per item: text tokens (all tokens, native)
+    item_tokens: list[int] = field(default_factory=list)
+    # The other output kinds (EmbedOptions.output); `embeddings` is then [n_items, 0].
+    multivectors: list[np.ndarray] | None = None  # per item [n_tokens, dim] float32, tokens normalized
+    sparse: list[SparseVector] | None = None  # per item: text tokens (all tokens, native)
     audio_seconds: float = 0.0

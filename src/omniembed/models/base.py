@@ -38,7 +38,10 @@ from PIL import Image
 Modality = Literal["text", "image", "audio"]  # what a per-kind tower embeds
 TowerKind = Literal["text", "image", "audio", "fused"]
 PartKind = Literal["text", "image", "video", "audio"]  # what an item's parts can be
-OutputKind = Literal["dense"]
+# dense: one vector per item; multivector: one matrix per item (a vector per token or patch, compared
+# by MaxSim); sparse: one SparseVector per item over the model's vocabulary (learned sparse, SPLADE).
+OutputKind = Literal["dense", "multivector", "sparse"]
+Task = Literal["query", "document"]  # the side of retrieval an input is on, for asymmetric models
 Interleaving = Literal["native", "mean"]
 MatryoshkaRule = Literal["range", "listed", "any", "none"]
 
@@ -75,7 +78,10 @@ class ModelSpec:
     runtime: str = "torch"
     precision: str = "fp32"
     interleaved: Interleaving = "mean"
-    output: OutputKind = "dense"
+    output: OutputKind = "dense"  # what forward's rows are
+    # A multi-vector model that also defines one vector per item (e.g. a pooled token), given to
+    # requests that do not ask for multi-vectors; None: such requests are refused.
+    pooling: Literal["mean"] | None = None
     audio_sample_rate: int | None = None
 
     @property
@@ -113,6 +119,7 @@ class ModelSpec:
             "precision": self.precision,
             "interleaved": self.interleaved,
             "output": self.output,
+            "pooled_output": self.pooling,
             "audio_sample_rate": self.audio_sample_rate,
         }
 
@@ -162,6 +169,15 @@ ModelPart = str | Image.Image | VideoClip | AudioClip
 
 
 @dataclass(frozen=True)
+class SparseVector:
+    """A learned-sparse vector: vocabulary ids (ascending) and their weights."""
+
+    indices: np.ndarray  # int64
+    values: np.ndarray  # float32
+    dimension: int  # the vocabulary size
+
+
+@dataclass(frozen=True)
 class Turn:
     """One message of a conversation item (chat-style input): its role and its parts, in order."""
 
@@ -194,7 +210,9 @@ class Tower(ABC):
     def collate(self, features: Sequence[Any]) -> Any: ...
 
     @abstractmethod
-    def forward(self, batch: Any) -> np.ndarray: ...
+    def forward(self, batch: Any) -> Any:
+        """One row per feature: a `[n, dim]` array for dense output, else a list of matrices or
+        SparseVectors (`ModelSpec.output`)."""
 
 
 class TextTower(Tower):
@@ -272,8 +290,11 @@ class FusedTower(Tower):
         prompt: str | None = None,
         truncation: Truncation = Truncation.END,
         max_tokens: int | None = None,
+        task: Task | None = None,
     ) -> Any:
-        """One feature for the whole item (its parts, or its turns), through the model's own processor."""
+        """One feature for the whole item (its parts, or its turns), through the model's own processor.
+        `task` is the retrieval side (from the request's input_type) for models that treat queries
+        and documents differently (late-interaction and sparse models)."""
 
     @abstractmethod
     def tokens(self, feature: Any) -> int:

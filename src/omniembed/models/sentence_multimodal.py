@@ -29,6 +29,7 @@ from omniembed.models.base import (
     FusedTower,
     ModelPart,
     PartKind,
+    Task,
     Truncation,
     Turn,
     VideoClip,
@@ -36,6 +37,7 @@ from omniembed.models.base import (
 from omniembed.models.torch_towers import to_numpy
 
 SEQUENCE_PAD_KEYS = ("input_ids",)  # padded with the tokenizer's pad id; other sequence tensors with 0
+PER_SAMPLE_KEYS = ("num_images_per_sample", "num_videos_per_sample")
 
 
 def part_kind(part: ModelPart) -> PartKind:
@@ -98,6 +100,66 @@ def context_length(model: Any) -> int:
     return int(getattr(text_config, "max_position_embeddings", None) or 8192)
 
 
+TASK_KEY = "omniembed_task"  # the task a feature was preprocessed for, kept out of the model's inputs
+
+
+def join_features(
+    features: Sequence[dict[str, Any]], lengths: Sequence[int], pad_id: int, pad_left: bool
+) -> dict[str, Any]:
+    """Join single-item processor outputs as the processor joins a batch: sequence tensors (`[1, L]`,
+    L the item's length) padded on the tokenizer's side, input ids with the pad id, others with 0;
+    every other tensor concatenated on its first axis, its other axes zero-padded to the largest
+    (per-image patch tensors padded to the batch's most patches, as ColQwen2's and Idefics3's
+    processors do); non-tensor values taken from the first feature."""
+    if len(features) == 1:
+        return dict(features[0])
+    longest = max(lengths)
+    joined: dict[str, Any] = {}
+    # Every key any feature has: a text item has no pixels, an image item does, whatever comes first.
+    for key in dict.fromkeys(key for feature in features for key in feature):
+        sized = zip(features, lengths, strict=True)
+        present = [(feature[key], length) for feature, length in sized if key in feature]
+        first, first_length = present[0]
+        values = [value for value, _ in present]
+        if not isinstance(first, torch.Tensor):
+            joined[key] = min(values) if key == "prompt_length" else first
+        elif first.dim() == 2 and first.shape == (1, first_length):
+            pad = pad_id if key in SEQUENCE_PAD_KEYS else 0
+            rows = [
+                feature.get(key, torch.zeros((1, n), dtype=first.dtype))
+                for feature, n in zip(features, lengths, strict=True)
+            ]
+            joined[key] = torch.cat([_pad_sequence(row, longest, pad, pad_left) for row in rows])
+        elif key in PER_SAMPLE_KEYS:  # one count per item: an item without images has 0
+            joined[key] = torch.cat([feature.get(key, torch.zeros_like(first)) for feature in features])
+        else:
+            joined[key] = torch.cat(_fit(values))
+    return joined
+
+
+def _pad_sequence(tensor: torch.Tensor, length: int, value: int, pad_left: bool) -> torch.Tensor:
+    missing = length - tensor.shape[1]
+    if missing == 0:
+        return tensor
+    filler = torch.full((1, missing), value, dtype=tensor.dtype)
+    return torch.cat([filler, tensor] if pad_left else [tensor, filler], dim=1)
+
+
+def _fit(tensors: Sequence[torch.Tensor]) -> list[torch.Tensor]:
+    """Tensors zero-padded at the end of every axis but the first to the largest size there."""
+    shapes = {tuple(tensor.shape[1:]) for tensor in tensors}
+    if len(shapes) == 1:
+        return list(tensors)
+    target = [max(sizes) for sizes in zip(*shapes, strict=True)]
+    fitted = []
+    for tensor in tensors:
+        padding: list[int] = []
+        for size, wanted in zip(reversed(tensor.shape[1:]), reversed(target), strict=True):
+            padding += [0, wanted - size]
+        fitted.append(torch.nn.functional.pad(tensor, padding))
+    return fitted
+
+
 class SentenceFusedTower(FusedTower):
     def __init__(self, model: Any, device: torch.device, dimension: int | None) -> None:
         self.model = model
@@ -124,6 +186,7 @@ class SentenceFusedTower(FusedTower):
         prompt: str | None = None,
         truncation: Truncation = Truncation.END,
         max_tokens: int | None = None,
+        task: Task | None = None,
     ) -> dict[str, Any]:
         if truncation not in (Truncation.END, Truncation.NONE):
             raise CapabilityError(
@@ -131,14 +194,17 @@ class SentenceFusedTower(FusedTower):
                 "inputs; use 'end' or 'none'.",
                 param="truncation",
             )
-        limit = min(max_tokens or self.max_tokens, self.max_tokens)
+        limit = min(max_tokens or self.task_length(task), self.task_length(task))
         # 'none' reads the whole input to measure it, then refuses what is over the limit.
         text: dict[str, Any] = (
-            {"truncation": False} if truncation is Truncation.NONE else {"max_length": limit}
+            {"truncation": False} if truncation is Truncation.NONE else self.text_length(limit, task)
         )
         try:
             features: dict[str, Any] = self.model.preprocess(
-                [self.model_input(parts)], prompt=prompt, processing_kwargs={"text": text}
+                [self.model_input(parts)],
+                prompt=self.task_prompt(prompt, task),
+                processing_kwargs={"text": text},
+                **self.task_kwargs(task),
             )
         except (ValueError, TypeError) as error:
             # The processor's own checks (visual tokens cut by max_tokens, a video too short for its
@@ -154,50 +220,51 @@ class SentenceFusedTower(FusedTower):
             )
         return features
 
+    # Hooks for models that treat queries and documents differently (sentence_task.py); a plain
+    # SentenceTransformer reads both the same way.
+    def task_length(self, task: Task | None) -> int:
+        """The most tokens an input of this task is read to."""
+        return self.max_tokens
+
+    def text_length(self, limit: int, task: Task | None) -> dict[str, Any]:
+        return {"max_length": limit}
+
+    def task_prompt(self, prompt: str | None, task: Task | None) -> str | None:
+        return prompt
+
+    def task_kwargs(self, task: Task | None) -> dict[str, Any]:
+        return {}
+
     def tokens(self, feature: dict[str, Any]) -> int:
         ids = feature.get("input_ids")
         return int(ids.shape[-1]) if isinstance(ids, torch.Tensor) else 1
 
     def collate(self, features: Sequence[dict[str, Any]]) -> list[tuple[list[int], dict[str, Any]]]:
-        """Features grouped by the input module's modality (its forward branches on it), each group
-        joined into one batch; forward returns the rows in the features' order."""
-        groups: dict[str, list[int]] = {}
+        """Features grouped by the input module's modality (its forward branches on it) and by task,
+        each group joined into one batch; forward returns the rows in the features' order."""
+        groups: dict[tuple[str, Any], list[int]] = {}
         for index, feature in enumerate(features):
-            groups.setdefault(str(feature.get("modality")), []).append(index)
+            groups.setdefault((str(feature.get("modality")), feature.get(TASK_KEY)), []).append(index)
         return [(indices, self._join([features[i] for i in indices])) for indices in groups.values()]
 
     def _join(self, features: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        if len(features) == 1:
-            return dict(features[0])
-        lengths = [self.tokens(feature) for feature in features]
-        longest = max(lengths)
-        joined: dict[str, Any] = {}
-        for key, first in features[0].items():
-            values = [feature[key] for feature in features if key in feature]
-            if not isinstance(first, torch.Tensor):
-                joined[key] = min(values) if key == "prompt_length" else first
-            elif first.dim() == 2 and first.shape[0] == 1 and first.shape[1] == lengths[0]:
-                pad = self.pad_id if key in SEQUENCE_PAD_KEYS else 0
-                joined[key] = torch.cat([self._pad(value, longest, pad) for value in values])
-            else:
-                joined[key] = torch.cat(values)
-        return joined
+        return join_features(features, [self.tokens(f) for f in features], self.pad_id, self.pad_left)
 
-    def _pad(self, tensor: torch.Tensor, length: int, value: int) -> torch.Tensor:
-        missing = length - tensor.shape[1]
-        if missing == 0:
-            return tensor
-        filler = torch.full((1, missing), value, dtype=tensor.dtype)
-        return torch.cat([filler, tensor] if self.pad_left else [tensor, filler], dim=1)
+    def _model_inputs(self, joined: dict[str, Any]) -> tuple[dict[str, Any], Task | None]:
+        """The joined batch on the device, and the task its features were preprocessed for."""
+        task = joined.get(TASK_KEY)
+        tensors = {
+            key: value.to(self.device) if isinstance(value, torch.Tensor) else value
+            for key, value in joined.items()
+            if key != TASK_KEY
+        }
+        return tensors, task
 
     def forward(self, batch: list[tuple[list[int], dict[str, Any]]]) -> np.ndarray:
         count = sum(len(indices) for indices, _ in batch)
         rows: np.ndarray | None = None
         for indices, joined in batch:
-            tensors = {
-                key: value.to(self.device) if isinstance(value, torch.Tensor) else value
-                for key, value in joined.items()
-            }
+            tensors, _ = self._model_inputs(joined)
             with torch.inference_mode():
                 embedding = self.model.forward(tensors)["sentence_embedding"]
             if self.dimension is not None:
