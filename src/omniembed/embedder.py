@@ -26,13 +26,15 @@ from omniembed.engine.items import (
     ImageInput,
     InterleavedInput,
     Item,
+    Message,
+    Part,
     TextInput,
     VideoInput,
     VideoOptions,
 )
 from omniembed.engine.scoring import ClassifyResult, ScoreResult, Scoring
 from omniembed.media.payload import MediaReference
-from omniembed.models.base import ModelSpec, Truncation
+from omniembed.models.base import AudioClip, ModelSpec, Truncation
 from omniembed.settings import DEFAULT_MODEL, Settings
 
 T = TypeVar("T")
@@ -50,6 +52,20 @@ def _image_input(value: ImageLike) -> ImageInput:
     return ImageInput(reference=MediaReference(data=Path(text).read_bytes()))
 
 
+def _audio_input(value: bytes | str | Path | AudioClip) -> AudioInput:
+    if isinstance(value, AudioClip):
+        return AudioInput(clip=value)
+    data = value if isinstance(value, bytes) else Path(value).read_bytes()
+    return AudioInput(reference=MediaReference(data=data))
+
+
+def _part(value: Item | ImageLike) -> Part:
+    item = _item(value)
+    if isinstance(item, InterleavedInput | ChatInput):
+        raise TypeError("A chat message's parts are texts, images, videos or audio, not whole items.")
+    return item
+
+
 def _item(value: Item | ImageLike) -> Item:
     if isinstance(value, TextInput | ImageInput | VideoInput | AudioInput | InterleavedInput | ChatInput):
         return value
@@ -59,7 +75,7 @@ def _item(value: Item | ImageLike) -> Item:
 
 
 class Embedder:
-    """Embed texts, images and videos in-process.
+    """Embed texts, images, videos, audio and conversations in-process.
 
     >>> embedder = Embedder("omniembed/starter")
     >>> embedder.embed_texts(["a photo of a cat"]).shape
@@ -129,6 +145,19 @@ class Embedder:
             items.append(VideoInput(MediaReference(data=data), VideoOptions(num_frames=num_frames, fps=fps)))
         return self.embed(items, **options).embeddings
 
+    def embed_audio(self, clips: Sequence[bytes | str | Path | AudioClip], **options: Any) -> np.ndarray:
+        """Sound files (bytes or paths, any format the server takes) or decoded samples (AudioClip,
+        resampled to the model's rate)."""
+        return self.embed([_audio_input(clip) for clip in clips], **options).embeddings
+
+    def embed_chat(
+        self, messages: Sequence[tuple[str, Sequence[Item | ImageLike]]], **options: Any
+    ) -> np.ndarray:
+        """One conversation, `[(role, parts), ...]`, as one vector (a VLM embedder reads it through
+        its chat template; a two-tower model averages its parts)."""
+        turns = tuple(Message(role, tuple(_part(value) for value in parts)) for role, parts in messages)
+        return self.embed([ChatInput(turns)], **options).embeddings
+
     def score(
         self,
         queries: Sequence[Item | ImageLike],
@@ -187,13 +216,6 @@ def _shutdown(loop: asyncio.AbstractEventLoop, thread: threading.Thread, engine:
     loop.close()
 
 
-def _options(
-    *,
-    normalize: bool | None = None,
-    dimensions: int | None = None,
-    input_type: str | None = None,
-    truncation: str | Truncation = Truncation.END,
-) -> EmbedOptions:
-    return EmbedOptions(
-        normalize=normalize, dimensions=dimensions, input_type=input_type, truncation=Truncation(truncation)
-    )
+def _options(*, truncation: str | Truncation = Truncation.END, **options: Any) -> EmbedOptions:
+    """Keyword options are EmbedOptions' fields (normalize, dimensions, input_type, output, ...)."""
+    return EmbedOptions(truncation=Truncation(truncation), **options)
