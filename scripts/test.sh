@@ -27,6 +27,10 @@ python -m pip install -q --upgrade pip
 # torch and torchvision are pinned as a pair (torchvision's ops are built against one torch); both
 # come from wheels on this machine's disk. They are the standard builds and run on a CPU-only host.
 python -m pip install -q "torch==2.14.1" "torchvision==0.29.1" -e ".[dev,onnx,openvino,retrieval,open_clip]"
+# langchain-cohere (CohereEmbeddings in the compatibility suite) declares cohere<6, which would put
+# the cohere SDK two majors back under every SDK test. It runs on cohere 7 (the suite shows it), so
+# it comes without its declared dependencies; langchain-core arrives with langchain-openai.
+python -m pip install -q --no-deps "langchain-cohere>=0.6"
 
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks

@@ -26,7 +26,7 @@ async def test_texts_response_shape(client):
     assert np.asarray(body["embeddings"]["float"]).shape == (2, 384)
     assert body["texts"] == ["hello world", "goodbye"]
     assert body["meta"]["api_version"]["version"] == "2"
-    assert body["meta"]["billed_units"] == {"input_tokens": 4 + 3, "images": 0}
+    assert body["meta"]["billed_units"] == {"input_tokens": 4 + 3, "images": 0, "item_tokens": [4, 3]}
 
 
 async def test_all_embedding_types_agree_with_float(client):

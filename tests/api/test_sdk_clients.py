@@ -94,3 +94,26 @@ def test_openai_sdk_with_vllm_and_infinity_extensions(oai):
     np.testing.assert_allclose(image.data[0].embedding, part.data[0].embedding, atol=1e-6)
     raw = oai.embeddings.create(model="tiny-clip", input="hello", extra_body={"use_activation": False})
     assert abs(np.linalg.norm(raw.data[0].embedding) - 1) > 1e-3
+
+
+def test_sdks_keep_per_item_token_counts(oai, co_v1, co_v2):
+    """`item_tokens` is an extra field to both SDKs: parsed without complaint and kept. (cohere's
+    `Client.embed` batches texts by default and rebuilds `billed_units` from the fields it knows,
+    so it is read there with `batching=False`.)"""
+    texts = ["hello", "a photo of a cat"]
+    usage = oai.embeddings.create(model="minilm", input=texts).usage
+    assert usage.model_extra is not None
+    assert usage.prompt_tokens == sum(usage.model_extra["item_tokens"]) > 0
+    assert len(usage.model_extra["item_tokens"]) == 2
+    options = {
+        "texts": texts,
+        "model": "minilm",
+        "input_type": "search_document",
+        "embedding_types": ["float"],
+    }
+    for billed in (
+        co_v1.embed(**options, batching=False).meta.billed_units,
+        co_v2.embed(**options).meta.billed_units,
+    ):
+        assert billed.model_extra is not None
+        assert billed.input_tokens == sum(billed.model_extra["item_tokens"]) > 0

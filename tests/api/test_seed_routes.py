@@ -97,3 +97,48 @@ async def test_model_current_and_capabilities(client):
     assert caps["models"]["minilm"]["supports_image"] is False
     text_only = (await client.get("/model/capabilities", params={"model": "minilm"})).json()
     assert text_only["modalities"] == ["text"]
+
+
+JPEG_B64 = base64.b64encode(encode(photo())).decode()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "param"),
+    [
+        ("/v1/embeddings/text", {"model": "minilm", "input": "x", "normalise": False}, "normalise"),
+        ("/v1/embeddings/text", {"model": "minilm", "input": "x", "options": {"dims": True}}, "options.dims"),
+        ("/v1/embeddings/image", {"model": "tiny-clip", "image": JPEG_B64, "format": "jpeg"}, "format"),
+        ("/api/predict/nlp", {"inputs": ["x"], "input": ["y"]}, "input"),
+        ("/api/predict/nlp", {"inputs": ["x"], "params": "not an object"}, "params"),
+    ],
+)
+async def test_seed_json_routes_name_unknown_fields(client, path, body, param):
+    response = await client.post(path, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == param and param in error["message"]
+
+
+async def test_sambastudio_params_are_accepted(client):
+    """SambaStudio's clients send `params` (endpoint tuning) with every request."""
+    plain = (await client.post("/api/predict/nlp?model=minilm", json={"inputs": ["hello"]})).json()
+    body = {"inputs": ["hello"], "params": {"select_expert": {"type": "str", "value": "e5"}}}
+    response = await client.post("/api/predict/nlp?model=minilm", json=body)
+    assert response.status_code == 200, response.text
+    np.testing.assert_allclose(response.json()["data"], plain["data"], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("path", "fields", "file_field", "param"),
+    [
+        ("/v1/embeddings/image", {"model": "tiny-clip", "normalise": "false"}, "file", "normalise"),
+        ("/v1/embeddings/image", {"model": "tiny-clip", "num_frames": "4"}, "file", "num_frames"),
+        ("/api/predict/file?model=tiny-clip", {"model": "tiny-clip"}, "predict_file", "model"),
+    ],
+)
+async def test_seed_form_routes_name_unknown_fields(client, path, fields, file_field, param):
+    files = {file_field: ("cat.jpg", encode(photo()), "image/jpeg")}
+    response = await client.post(path, data=fields, files=files)
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["param"] == param and param in error["message"]

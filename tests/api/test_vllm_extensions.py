@@ -72,11 +72,24 @@ async def test_use_activation_is_normalize(client):
     assert disagree.status_code == 400 and disagree.json()["error"]["param"] == "use_activation"
 
 
-async def test_add_special_tokens_default_accepted_false_refused(client):
-    same = await floats(client, input=["hello"], add_special_tokens=True)
-    np.testing.assert_allclose(same, await floats(client, input=["hello"]), atol=1e-7)
-    refused = await embed(client, input="hello", add_special_tokens=False)
-    assert refused.status_code == 400 and refused.json()["error"]["param"] == "add_special_tokens"
+async def test_add_special_tokens(client, minilm_dir):
+    """False embeds the text's own tokens without [CLS]/[SEP], as vLLM does; usage counts them."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    same = await floats(client, input=["hello world"], add_special_tokens=True)
+    np.testing.assert_allclose(same, await floats(client, input=["hello world"]), atol=1e-7)
+    response = await embed(client, input=["hello world"], add_special_tokens=False)
+    assert response.status_code == 200, response.text
+    model = SentenceTransformer(str(minilm_dir), device="cpu")
+    ids = model.tokenizer("hello world", add_special_tokens=False, return_tensors="pt")
+    with torch.no_grad():
+        expected = model.forward(dict(ids))["sentence_embedding"].numpy()
+    got = np.asarray(response.json()["data"][0]["embedding"], dtype=np.float32)
+    np.testing.assert_allclose(
+        got / np.linalg.norm(got), expected[0] / np.linalg.norm(expected[0]), atol=1e-5
+    )
+    assert response.json()["usage"]["prompt_tokens"] == ids["input_ids"].shape[1]
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ processor, Qwen3VL video processor).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
@@ -96,8 +95,12 @@ def build_tiny_qwen3_vl(directory: Path, *, seed: int = 0) -> Path:
             "num_key_value_heads": 2,
             "head_dim": 16,
             "max_position_embeddings": 2048,
-            "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3],
-                                "mrope_interleaved": True},
+            "rope_parameters": {
+                "rope_type": "default",
+                "rope_theta": 10000.0,
+                "mrope_section": [2, 3, 3],
+                "mrope_interleaved": True,
+            },
         },
         vision_config={
             "depth": 2,
@@ -123,10 +126,15 @@ def build_tiny_qwen3_vl(directory: Path, *, seed: int = 0) -> Path:
         patch_size=16, merge_size=2, temporal_patch_size=2, min_pixels=64 * 64, max_pixels=128 * 128
     )
     video_processor = Qwen3VLVideoProcessor(
-        patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 64 * 64, "longest_edge": 96 * 96 * 4}
+        patch_size=16,
+        merge_size=2,
+        temporal_patch_size=2,
+        size={"shortest_edge": 64 * 64, "longest_edge": 96 * 96 * 4},
     )
     processor = Qwen3VLProcessor(
-        image_processor=image_processor, tokenizer=tokenizer, video_processor=video_processor,
+        image_processor=image_processor,
+        tokenizer=tokenizer,
+        video_processor=video_processor,
         chat_template=CHAT_TEMPLATE,
     )
     processor.save_pretrained(bare)

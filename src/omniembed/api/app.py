@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from omniembed import __version__
+from omniembed.api.audio import router as audio_router
 from omniembed.api.auth import ApiKeyMiddleware, load_keys
 from omniembed.api.cohere.router import router as cohere_router
 from omniembed.api.collections.router import router as collections_router
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         mes_router,
         samba_router,
         video_router,
+        audio_router,
         collections_router,
         infinity_router,
         tokenize_router,

@@ -72,11 +72,17 @@ def parse_json(raw: bytes, model: type[Model], context: dict[str, Any] | None = 
     return validate(data, model, context)
 
 
-def validate(data: Any, model: type[Model], context: dict[str, Any] | None = None) -> Model:
+def validate(
+    data: Any, model: type[Model], context: dict[str, Any] | None = None, *, at: tuple[str, ...] = ()
+) -> Model:
+    """`at`: where `data` sits in the body (a part validated on its own), for the error locations."""
     try:
         return model.model_validate(data, context=context)
     except ValidationError as error:
-        problems = error.errors(include_url=False, include_input=False)
+        problems: list[dict[str, Any]] = [
+            {**problem, "loc": (*at, *problem["loc"])}
+            for problem in error.errors(include_url=False, include_input=False)
+        ]
         _raise_if_too_long(problems)
         # Only small scalars travel on (api/errors.py echoes a value outside a fixed set).
         inputs = error.errors(include_url=False)

@@ -1,7 +1,9 @@
-"""Content parts (text / image_url / video_url) and their translation into neutral items.
+"""Content parts (text / image_url / video_url / input_audio / audio_url), chat messages, and their
+translation into neutral items.
 
-The OpenAI dialect, `/v1/score` and `/v1/classify` accept the same item shapes; this module is the
-single definition of those shapes, so each route stays a thin translation.
+The OpenAI dialect, `/v1/score` and `/v1/classify` accept the same item shapes (and Cohere's
+`inputs` the audio parts); this module is the single definition of those shapes, so each route
+stays a thin translation.
 """
 
 from __future__ import annotations
@@ -11,8 +13,16 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from omniembed.api.fields import Fps, Name, NumFrames, Text
-from omniembed.api.inputs import image_item, text_item, video_item
-from omniembed.engine.items import InterleavedInput, Item, VideoOptions
+from omniembed.api.inputs import (
+    AudioFormat,
+    audio_item,
+    check_count,
+    image_item,
+    input_audio_item,
+    text_item,
+    video_item,
+)
+from omniembed.engine.items import ChatInput, InterleavedInput, Item, Message, Part, VideoOptions
 from omniembed.errors import InvalidInputError
 from omniembed.settings import Settings
 
@@ -57,8 +67,53 @@ class VideoPart(BaseModel):
     video_url: VideoURL | str
 
 
-ContentPart = Annotated[TextPart | ImagePart | VideoPart, Field(discriminator="type")]
+class InputAudio(BaseModel):
+    model_config = _STRICT
+
+    data: str = Field(description="base64 of the audio file (a data URI is taken too)")
+    format: AudioFormat | None = Field(
+        default=None, description="the file's type (default: read off the bytes)"
+    )
+
+
+class InputAudioPart(BaseModel):
+    """OpenAI's audio content part."""
+
+    model_config = _STRICT
+
+    type: Literal["input_audio"]
+    input_audio: InputAudio
+
+
+class AudioURL(BaseModel):
+    model_config = _STRICT
+
+    url: str = Field(description="data URI (audio/wav, audio/mpeg, ...), bare base64, or http(s) URL")
+
+
+class AudioPart(BaseModel):
+    """vLLM's audio content part."""
+
+    model_config = _STRICT
+
+    type: Literal["audio_url"]
+    audio_url: AudioURL | str
+
+
+AnyPart = TextPart | ImagePart | VideoPart | InputAudioPart | AudioPart
+ContentPart = Annotated[AnyPart, Field(discriminator="type")]
 ContentItem = Text | ContentPart | list[ContentPart]
+
+
+class ChatMessage(BaseModel):
+    """One message of vLLM's chat-style embedding body."""
+
+    model_config = _STRICT
+
+    role: Literal["system", "user", "assistant"]
+    content: Text | list[ContentPart] = Field(description="a text, or content parts in order")
+    name: Name | None = Field(default=None, description="accepted, unused (OpenAI's participant name)")
+
 
 TOKEN_IDS_MESSAGE = (
     "Token-id inputs are not supported: ids from another tokenizer mean nothing to this model. Send text "
@@ -66,12 +121,17 @@ TOKEN_IDS_MESSAGE = (
 )
 
 
-def part_item(part: TextPart | ImagePart | VideoPart, settings: Settings, param: str) -> Item:
+def part_item(part: AnyPart, settings: Settings, param: str) -> Part:
     if isinstance(part, TextPart):
         return text_item(part.text, settings, param)
     if isinstance(part, ImagePart):
         url = part.image_url if isinstance(part.image_url, str) else part.image_url.url
         return image_item(url, param)
+    if isinstance(part, InputAudioPart):
+        return input_audio_item(part.input_audio.data, part.input_audio.format, f"{param}.input_audio")
+    if isinstance(part, AudioPart):
+        url = part.audio_url if isinstance(part.audio_url, str) else part.audio_url.url
+        return audio_item(url, param)
     video = part.video_url
     if isinstance(video, str):
         return video_item(video, VideoOptions(), param)
@@ -88,8 +148,24 @@ def content_item(value: object, settings: Settings, param: str) -> Item:
     if isinstance(value, list):
         if not value:
             raise InvalidInputError("An item's list of parts is empty.", param=param)
-        parts = [part_item(p, settings, f"{param}[{i}]") for i, p in enumerate(value)]
-        return InterleavedInput(tuple(parts))  # type: ignore[arg-type]
-    if isinstance(value, TextPart | ImagePart | VideoPart):
+        return InterleavedInput(tuple(part_item(p, settings, f"{param}[{i}]") for i, p in enumerate(value)))
+    if isinstance(value, AnyPart):
         return part_item(value, settings, param)
     raise InvalidInputError("Unsupported item.", param=param)
+
+
+def chat_item(messages: list[ChatMessage], settings: Settings, param: str = "messages") -> ChatInput:
+    """A whole conversation as one item; its parts count against the per-request item limit."""
+    check_count(len(messages), settings, param, as_invalid=True)
+    converted = []
+    for index, message in enumerate(messages):
+        where = f"{param}[{index}].content"
+        if isinstance(message.content, str):
+            parts: tuple[Part, ...] = (text_item(message.content, settings, where),)
+        elif not message.content:
+            raise InvalidInputError("A message's list of content parts is empty.", param=where)
+        else:
+            parts = tuple(part_item(p, settings, f"{where}[{i}]") for i, p in enumerate(message.content))
+        converted.append(Message(role=message.role, parts=parts))
+    check_count(sum(len(m.parts) for m in converted), settings, param, as_invalid=True)
+    return ChatInput(tuple(converted))

@@ -1,8 +1,8 @@
-"""multipart/form-data uploads: files become image or video items, text fields become texts.
+"""multipart/form-data uploads: files become image, video or audio items, text fields become texts.
 
-Field names: files in `file`, `files`, `image`, `images`, `video`, `videos` (or SambaStudio's
-`predict_file`); texts in `input`, `text` or `texts`; every other field is an option of the route.
-Items keep the order in which the fields arrive.
+Field names: files in `file`, `files`, `image`, `images`, `video`, `videos`, `audio`, `audios` (or
+SambaStudio's `predict_file`); texts in `input`, `text` or `texts`; every other field is an option
+of the route. Items keep the order in which the fields arrive.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from omniembed.api.inputs import check_count, text_item
-from omniembed.engine.items import ImageInput, Item, VideoInput, VideoOptions
+from omniembed.engine.items import AudioInput, ImageInput, Item, VideoInput, VideoOptions
 from omniembed.errors import InvalidInputError
+from omniembed.media.audio import is_audio
 from omniembed.media.payload import MediaReference
 from omniembed.media.video import is_video
 from omniembed.settings import Settings
 
 N = TypeVar("N", int, float)
 
-FILE_FIELDS = ("file", "files", "image", "images", "video", "videos", "predict_file")
+FILE_FIELDS = ("file", "files", "image", "images", "video", "videos", "audio", "audios", "predict_file")
 TEXT_FIELDS = ("input", "text", "texts")
 MULTIPART_SCHEMA = {
     "type": "object",
@@ -42,13 +43,34 @@ class Upload:
     filenames: list[str | None] = field(default_factory=list)
 
 
+def _looks_like_audio(data: bytes) -> bool:
+    """An MP4 container is a sound only under an audio brand (M4A, M4B); other sniffed audio
+    containers (WAV, FLAC, Ogg, MP3, AAC) are sounds."""
+    if data[4:8] == b"ftyp":
+        return data[8:12] in (b"M4A ", b"M4B ")
+    return is_audio(data)
+
+
+def _kind_of(name: str, content_type: str | None, data: bytes) -> str:
+    """What an upload is, from its field name, its declared type, then its bytes."""
+    mime = content_type or ""
+    if name.startswith("audio") or mime.startswith("audio/"):
+        return "audio"
+    if name.startswith("video") or mime.startswith("video/"):
+        return "video"
+    if not mime.startswith("image/") and _looks_like_audio(data):
+        return "audio"
+    return "video" if is_video(data) else "image"
+
+
 def _media_item(
     name: str, content_type: str | None, data: bytes, video: VideoOptions, kind: str | None
 ) -> Item:
     reference = MediaReference(data=data, mime=content_type)
-    wants_video = kind == "video" or name.startswith("video") or (content_type or "").startswith("video/")
-    wants_video = kind != "image" and (wants_video or is_video(data))
-    return VideoInput(reference, video) if wants_video else ImageInput(reference=reference)
+    kind = kind or _kind_of(name, content_type, data)
+    if kind == "audio":
+        return AudioInput(reference=reference)
+    return VideoInput(reference, video) if kind == "video" else ImageInput(reference=reference)
 
 
 def _number(options: dict[str, str], name: str, kind: Callable[[str], N]) -> N | None:
@@ -81,7 +103,8 @@ def _video_options(options: dict[str, str]) -> VideoOptions:
 async def read_upload(
     request: Request, settings: Settings, *, allow_text: bool = True, kind: str | None = None
 ) -> Upload:
-    """`kind` forces every file to be an "image" or a "video"; by default it is read off each file."""
+    """`kind` forces every file to be an "image", a "video" or "audio"; by default it is read off
+    each file."""
     # Text fields may be as large as the body itself (which is bounded while it streams in), so an
     # over-long text meets the same 413 as in JSON instead of Starlette's 1 MiB-per-field 400.
     form = await request.form(

@@ -11,15 +11,26 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 # float, or int8/uint8/binary/ubinary integers, or base64 text (OpenAI `encoding_format: base64`).
 Vector = list[float] | list[int] | str
 
 
+ITEM_TOKENS = "tokens of each input item, in input order (omitted when not counted)"
+
+
 class Usage(BaseModel):
     prompt_tokens: int
     total_tokens: int
+    item_tokens: list[int] | None = Field(default=None, description=ITEM_TOKENS)
+
+
+class ScoreUsage(BaseModel):
+    prompt_tokens: int
+    total_tokens: int
+    query_tokens: list[int] | None = Field(default=None, description="tokens of each query")
+    document_tokens: list[int] | None = Field(default=None, description="tokens of each document")
 
 
 class FrameEmbedding(BaseModel):
@@ -46,6 +57,16 @@ class InfinityEmbeddingList(OpenAIEmbeddingList):
     created: int
 
 
+class MesEmbeddingResponse(BaseModel):
+    embedding: list[float] | list[list[float]] = Field(
+        description="one vector (a text string, an image), or one per text or per video frame"
+    )
+
+
+class InfinityOrMesEmbeddings(RootModel[InfinityEmbeddingList | MesEmbeddingResponse]):
+    """`POST /embeddings`: Infinity's list for Infinity's body, MES's `embedding` for MES's."""
+
+
 class CohereApiVersion(BaseModel):
     version: str
 
@@ -53,6 +74,7 @@ class CohereApiVersion(BaseModel):
 class CohereBilledUnits(BaseModel):
     input_tokens: int
     images: int
+    item_tokens: list[int] | None = Field(default=None, description=ITEM_TOKENS)
 
 
 class CohereMeta(BaseModel):
@@ -75,7 +97,7 @@ class ScoreResponse(BaseModel):
     logits: list[list[float]] | None
     probabilities: list[list[float]] | None
     activation: str | None
-    usage: Usage
+    usage: ScoreUsage
 
 
 class LabelScore(BaseModel):
@@ -197,6 +219,7 @@ ROUTES: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/api/predict/nlp"): SambaResponse,
     ("post", "/api/predict/file"): SambaResponse,
     ("post", "/v1/embeddings/video"): VideoEmbeddingResponse,
+    ("post", "/v1/embeddings/audio"): OpenAIEmbeddingList,
     ("get", "/v1/collections"): CollectionList,
     ("post", "/v1/collections"): CollectionInfo,
     ("get", "/v1/collections/{name}"): CollectionInfo,
@@ -204,7 +227,7 @@ ROUTES: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/v1/collections/{name}/items"): Added,
     ("delete", "/v1/collections/{name}/items/{item_id}"): Deleted,
     ("post", "/v1/collections/{name}/search"): SearchResponse,
-    ("post", "/embeddings"): InfinityEmbeddingList,
+    ("post", "/embeddings"): InfinityOrMesEmbeddings,
     ("post", "/embeddings_image"): InfinityEmbeddingList,
     ("post", "/embeddings_audio"): InfinityEmbeddingList,
 }

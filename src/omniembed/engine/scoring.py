@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -40,6 +40,8 @@ class ScoreResult:
     activation: str | None
     prompt_tokens: int
     image_count: int
+    query_tokens: list[int] = field(default_factory=list)  # per query item
+    document_tokens: list[int] = field(default_factory=list)  # per document item
 
 
 @dataclass
@@ -51,6 +53,7 @@ class ClassifyResult:
     calibrated: bool
     prompt_tokens: int
     multi_label: bool = False
+    item_tokens: list[int] = field(default_factory=list)  # per input item (labels not included)
 
     def ranked(self) -> list[list[tuple[str, float, float]]]:
         """Per input, (label, probability, similarity) from the most to the least probable."""
@@ -165,6 +168,8 @@ class Scoring:
             activation=spec.score_activation if logits is not None else None,
             prompt_tokens=left.prompt_tokens + right.prompt_tokens,
             image_count=left.image_count + right.image_count,
+            query_tokens=left.item_tokens,
+            document_tokens=right.item_tokens,
         )
 
     async def label_vectors(
@@ -244,4 +249,5 @@ class Scoring:
             calibrated=spec.logit_scale is not None,
             prompt_tokens=embedded.prompt_tokens + label_tokens,
             multi_label=multi_label,
+            item_tokens=embedded.item_tokens,
         )

@@ -14,6 +14,9 @@ _DATA_URI = re.compile(
     r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)?(?P<params>(;[\w.+-]+=[^;,]*)*)(?P<b64>;base64)?,", re.I
 )
 _WHITESPACE = re.compile(rb"\s+")
+# Audio travels in containers that tools also label as video or as generic Ogg (an .m4a is an MP4,
+# Python's mimetypes names .ogg `application/ogg`): those labels are audio too.
+_ALSO = {"audio": frozenset({"application/ogg", "video/mp4", "video/ogg"})}
 
 
 @dataclass(frozen=True)
@@ -26,9 +29,9 @@ class MediaReference:
 
 
 def parse_media_reference(value: str, *, kind: str, param: str | None = None) -> MediaReference:
-    """Parse a request string that names an image or a video.
+    """Parse a request string that names an image, a video or a sound.
 
-    `kind` is the expected MIME category ("image" or "video"); a data URI declaring another
+    `kind` is the expected MIME category ("image", "video" or "audio"); a data URI declaring another
     category is refused, so a caller's mistake surfaces as a clear 4xx instead of a decode error.
     """
     text = value.strip()
@@ -51,7 +54,7 @@ def _parse_data_uri(text: str, *, kind: str, param: str | None) -> MediaReferenc
     if match is None:
         raise InvalidInputError(f"Malformed data URI for the {kind}.", param=param)
     mime = (match.group("mime") or "").lower()
-    if mime and not mime.startswith(f"{kind}/"):
+    if mime and not mime.startswith(f"{kind}/") and mime not in _ALSO.get(kind, ()):
         raise UnsupportedMediaTypeError(
             f"The data URI declares '{mime}', but an {kind}/* type was expected.", param=param
         )

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from omniembed.api.content import AudioPart, InputAudioPart
 from omniembed.api.fields import Dimensions, Fps, MaxTokens, Name, NumFrames, Text
 
 # Nested objects refuse unknown fields too: a misspelt key must not be dropped without a word.
@@ -52,8 +53,10 @@ class CohereVideoContent(BaseModel):
     video_url: CohereVideoURL | str
 
 
+# Extension: audio parts in OpenAI's (`input_audio`) and vLLM's (`audio_url`) shapes.
 CohereContent = Annotated[
-    CohereTextContent | CohereImageContent | CohereVideoContent, Field(discriminator="type")
+    CohereTextContent | CohereImageContent | CohereVideoContent | InputAudioPart | AudioPart,
+    Field(discriminator="type"),
 ]
 
 

@@ -14,8 +14,10 @@ from omniembed.api.cohere.protocol import (
     CohereInput,
     CohereVideoContent,
 )
+from omniembed.api.content import AudioPart, InputAudioPart, part_item
 from omniembed.api.inputs import check_count, image_item, text_item, video_item
 from omniembed.api.params import named_as
+from omniembed.api.usage import cohere_billed_units
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import EmbedOptions, EmbedResult, InterleavedInput, Item, VideoOptions
 from omniembed.engine.postprocess import encode_vectors
@@ -32,6 +34,7 @@ _TRUNCATION = {
 
 
 def _input_item(value: CohereInput, settings: Settings, param: str) -> Item:
+    """One model input per item: its parts, in order, are one interleaved item."""
     if not value.content:
         raise InvalidInputError("An input has no content.", param=param)
     parts: list[Any] = []
@@ -40,6 +43,8 @@ def _input_item(value: CohereInput, settings: Settings, param: str) -> Item:
         if isinstance(part, CohereImageContent):
             url = part.image_url if isinstance(part.image_url, str) else part.image_url.url
             parts.append(image_item(url, where))
+        elif isinstance(part, InputAudioPart | AudioPart):
+            parts.append(part_item(part, settings, where))
         elif isinstance(part, CohereVideoContent):
             video = part.video_url
             if isinstance(video, str):
@@ -89,8 +94,7 @@ def to_options(body: CohereEmbedRequest) -> EmbedOptions:
 
 
 def _meta(version: str, result: EmbedResult) -> dict[str, Any]:
-    billed = {"input_tokens": result.prompt_tokens, "images": result.image_count}
-    return {"api_version": {"version": version}, "billed_units": billed}
+    return {"api_version": {"version": version}, "billed_units": cohere_billed_units(result)}
 
 
 def _by_type(result: EmbedResult, types: Sequence[str]) -> dict[str, Any]:

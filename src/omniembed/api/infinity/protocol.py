@@ -24,7 +24,8 @@ class InfinityMediaRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: Name = DEFAULT_MODEL
-    input: Text | list[Text] = Field(description="data URIs or URLs (or one)")
+    # Not `Text`: data URIs outgrow any text limit; texts are checked once read (api/inputs.py).
+    input: str | list[str] = Field(description="data URIs or URLs (or one)")
     encoding_format: Literal["float", "base64"] = "float"
     user: Text | None = None
 
@@ -32,6 +33,6 @@ class InfinityMediaRequest(BaseModel):
 class InfinityEmbeddingRequest(InfinityMediaRequest):
     """`/embeddings` (Infinity's MultiModalOpenAIEmbedding)."""
 
-    input: Text | list[Text] = Field(description="texts, or data URIs / URLs with modality image")
+    input: str | list[str] = Field(description="texts, or data URIs / URLs with modality image or audio")
     dimensions: int = Field(default=0, ge=0, le=MAX_DIMENSIONS, description="0: the full size")
     modality: Literal["text", "image", "audio"] = "text"

@@ -7,19 +7,11 @@ from fastapi import APIRouter
 from omniembed.api.body import read_json, request_body
 from omniembed.api.errors import Request, error_responses
 from omniembed.api.infinity import serving
-from omniembed.api.infinity.protocol import InfinityEmbeddingRequest, InfinityMediaRequest
+from omniembed.api.infinity.protocol import InfinityMediaRequest
 from omniembed.api.responses import ORJSONResponse
 from omniembed.api.state import services
 
 router = APIRouter(tags=["infinity"], responses=error_responses())
-
-
-@router.post("/embeddings", openapi_extra=request_body(InfinityEmbeddingRequest))
-async def embeddings(request: Request) -> ORJSONResponse:
-    """Infinity-compatible embeddings: texts, or images with `modality: image`."""
-    svc = services(request)
-    body = await read_json(request, InfinityEmbeddingRequest, strict_content_type=False)
-    return ORJSONResponse(await serving.embed(body, body.modality, svc.engine, svc.settings))
 
 
 @router.post("/embeddings_image", openapi_extra=request_body(InfinityMediaRequest), deprecated=True)
@@ -32,10 +24,11 @@ async def embeddings_image(request: Request) -> ORJSONResponse:
 
 @router.post("/embeddings_audio", openapi_extra=request_body(InfinityMediaRequest), deprecated=True)
 async def embeddings_audio(request: Request) -> ORJSONResponse:
-    """Infinity's older audio route: refused with a 400, as no served model has audio."""
+    """Infinity's older audio route: `/embeddings` with `modality: audio`."""
     svc = services(request)
     body = await read_json(request, InfinityMediaRequest, strict_content_type=False)
     return ORJSONResponse(await serving.embed(body, "audio", svc.engine, svc.settings))
 
 
-# Infinity's `GET /models` is served by api/shared_paths.py, whose body also satisfies Intel MES.
+# Infinity's `POST /embeddings` (texts, or images or sounds with `modality`) and `GET /models` are
+# served by api/shared_paths.py: Intel MES has both paths too.

@@ -8,7 +8,8 @@ import uuid
 from typing import Any
 
 from omniembed.api.infinity.protocol import DEFAULT_MODEL, InfinityEmbeddingRequest, InfinityMediaRequest
-from omniembed.api.modality import modality_items
+from omniembed.api.modality import modality_items, require_modality
+from omniembed.api.usage import embed_usage
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import EmbedOptions, EmbedResult
 from omniembed.engine.postprocess import encode_vectors
@@ -28,7 +29,7 @@ def to_response(result: EmbedResult, encoding_format: str) -> dict[str, Any]:
         "object": "list",
         "data": data,
         "model": result.model,
-        "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
+        "usage": embed_usage(result),
         "id": f"infinity-{uuid.uuid4()}",
         "created": int(time.time()),
     }
@@ -37,6 +38,7 @@ def to_response(result: EmbedResult, encoding_format: str) -> dict[str, Any]:
 async def embed(
     body: InfinityMediaRequest, modality: str, engine: Engine, settings: Settings
 ) -> dict[str, Any]:
+    require_modality(engine, _model(body.model), modality)
     values = [body.input] if isinstance(body.input, str) else body.input
     if modality == "text":  # Infinity strips the whitespace around each text (INPUT_STRING)
         values = [value.strip() for value in values]
@@ -60,7 +62,11 @@ def model_list(engine: Engine, created: int) -> dict[str, Any]:
                 "created": created,
                 "backend": "omniembed",
                 "stats": {},
-                "capabilities": ["embed", *(["image_embed"] if "image" in spec.modalities else [])],
+                "capabilities": [
+                    "embed",
+                    *(["image_embed"] if "image" in spec.modalities else []),
+                    *(["audio_embed"] if "audio" in spec.modalities else []),
+                ],
             }
         )
     return {"object": "list", "data": data}

@@ -1,16 +1,19 @@
 """Request schema of OpenAI's `/v1/embeddings`, with omniembed's multimodal content parts and the
-request extensions of vLLM and Infinity that their clients send to the same route."""
+request extensions of vLLM and Infinity that their clients send to the same route (vLLM's chat-style
+`messages` body included: its EmbeddingChatRequest shares the route and the options)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from omniembed.api.content import ContentPart
+from omniembed.api.content import ChatMessage, ContentPart
 from omniembed.api.fields import MAX_TOKENS, Dimensions, Name, Text
 
-InputItem = Text | int | ContentPart | list[ContentPart | int]
+# A string is a text, or with Infinity's `modality` an image or a sound (a data URI far longer than
+# any text): its length is checked once its kind is known (api/inputs.py, text_item).
+InputItem = str | int | ContentPart | list[ContentPart | int]
 EncodingFormat = Literal["float", "base64", "int8", "uint8", "binary", "ubinary"]
 
 
@@ -19,9 +22,14 @@ class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: Name | None = Field(default=None, description="served model id (default: the first served model)")
-    input: Text | list[InputItem] = Field(
+    input: str | list[InputItem] | None = Field(
+        default=None,
         description="a string, a list of strings, or a list whose items are content parts or lists of "
-        "parts (one vector per item; a list of parts is fused into one vector)"
+        "parts (one vector per item; a list of parts is fused into one vector); or send `messages`",
+    )
+    messages: list[ChatMessage] | None = Field(
+        default=None,
+        description="vLLM: a chat-style conversation embedded as one vector (instead of `input`)",
     )
     encoding_format: EncodingFormat = Field(
         default="float",
@@ -57,7 +65,20 @@ class EmbeddingRequest(BaseModel):
         default=None, description="vLLM: 'left' (default) keeps the last tokens, 'right' the first"
     )
     use_activation: bool | None = Field(default=None, description="vLLM's name for normalize")
-    add_special_tokens: bool = Field(default=True, description="vLLM: only true (the default) is supported")
+    add_special_tokens: bool | None = Field(
+        default=None,
+        description="vLLM: only the default is supported (true for input; false for messages, whose chat "
+        "template adds the special tokens)",
+    )
+    # vLLM's chat options (with `messages`): the model's own chat template is applied as its reference
+    # applies it, so only their defaults are accepted (see serving.py).
+    add_generation_prompt: bool = Field(default=False, description="vLLM (messages): only false")
+    continue_final_message: bool = Field(default=False, description="vLLM (messages): only false")
+    chat_template: Text | None = Field(default=None, description="vLLM (messages): not supported")
+    chat_template_kwargs: dict[str, Any] | None = Field(
+        default=None, description="vLLM (messages): not supported"
+    )
+    mm_processor_kwargs: dict[str, Any] | None = Field(default=None, description="vLLM: not supported")
     priority: int | None = Field(
         default=None, ge=-(2**63), le=2**63 - 1, description="vLLM: accepted, unused"
     )

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from omniembed.api.modality import modality_items
+from omniembed.api.content import chat_item
+from omniembed.api.modality import modality_items, require_modality
 from omniembed.api.openai.protocol import EmbeddingRequest
 from omniembed.api.params import named_as
+from omniembed.api.usage import embed_usage
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import EmbedOptions, EmbedResult, Item
 from omniembed.engine.postprocess import encode_vectors, to_base64
@@ -19,8 +21,34 @@ NAMES = {"max_tokens": "truncate_prompt_tokens"}
 
 
 def to_items(body: EmbeddingRequest, settings: Settings) -> list[Item]:
+    """`input`: one item per entry; vLLM's `messages`: the whole conversation is one item."""
+    if body.messages is not None and body.input is None:
+        if body.modality not in (None, "text"):
+            raise InvalidInputError("'modality' applies to 'input', not to 'messages'.", param="modality")
+        return [chat_item(body.messages, settings)]
+    if body.input is None or body.messages is not None:
+        raise InvalidInputError("Send exactly one of 'input' or 'messages'.", param="input")
     raw = [body.input] if isinstance(body.input, str) else body.input
     return modality_items(raw, body.modality, settings)
+
+
+def _check_chat_options(body: EmbeddingRequest) -> None:
+    """vLLM's chat and processor options, where they would change what the model reads: refused
+    rather than ignored, as the model's own template and processor settings always apply."""
+    if body.messages is not None and body.add_special_tokens:  # vLLM's default for chat: false
+        raise InvalidInputError(
+            "'add_special_tokens': true with 'messages' is not supported (the chat template adds the "
+            "model's special tokens).",
+            param="add_special_tokens",
+        )
+    for name in ("add_generation_prompt", "continue_final_message"):
+        if getattr(body, name):
+            raise InvalidInputError(f"'{name}': true is not supported.", param=name)
+    for name in ("chat_template", "chat_template_kwargs", "mm_processor_kwargs"):
+        if getattr(body, name):
+            raise InvalidInputError(
+                f"'{name}' is not supported: the model's own chat template and processor apply.", param=name
+            )
 
 
 def _normalize(body: EmbeddingRequest) -> bool | None:
@@ -54,12 +82,7 @@ def _truncation(body: EmbeddingRequest) -> tuple[Truncation, int | None]:
 
 
 def to_options(body: EmbeddingRequest) -> EmbedOptions:
-    if not body.add_special_tokens:
-        raise InvalidInputError(
-            "'add_special_tokens': false is not supported; texts are always wrapped in the model's "
-            "special tokens.",
-            param="add_special_tokens",
-        )
+    _check_chat_options(body)
     for name, default in (("embed_dtype", "float32"), ("endianness", "native")):
         if body.encoding_format != "base64" and getattr(body, name) != default:
             raise InvalidInputError(f"'{name}' applies only to encoding_format 'base64'.", param=name)
@@ -70,6 +93,7 @@ def to_options(body: EmbeddingRequest) -> EmbedOptions:
         input_type=body.input_type,
         truncation=truncation,
         max_tokens=max_tokens,
+        add_special_tokens=body.messages is not None or body.add_special_tokens is not False,
     )
 
 
@@ -91,8 +115,7 @@ def to_response(result: EmbedResult, body: EmbeddingRequest) -> dict[str, Any]:
                 for stamp, vector in zip(frames.timestamps, encoded, strict=True)
             ]
         data.append(row)
-    usage = {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens}
-    return {"object": "list", "data": data, "model": result.model, "usage": usage}
+    return {"object": "list", "data": data, "model": result.model, "usage": embed_usage(result)}
 
 
 def _check_truncation_limit(body: EmbeddingRequest, engine: Engine) -> None:
@@ -111,6 +134,7 @@ def _check_truncation_limit(body: EmbeddingRequest, engine: Engine) -> None:
 
 async def create_embeddings(body: EmbeddingRequest, engine: Engine, settings: Settings) -> dict[str, Any]:
     _check_truncation_limit(body, engine)
+    require_modality(engine, body.model, body.modality)
     with named_as(NAMES):
         result = await engine.embed(body.model, to_items(body, settings), to_options(body))
     return to_response(result, body)

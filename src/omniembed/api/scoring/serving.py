@@ -7,9 +7,15 @@ from typing import Any
 from omniembed.api.content import content_item
 from omniembed.api.inputs import check_count
 from omniembed.api.scoring.protocol import ClassifyRequest, ScoreRequest
+from omniembed.api.usage import token_usage
 from omniembed.engine.items import Item
 from omniembed.engine.scoring import Scoring, check_labels
 from omniembed.settings import Settings
+
+
+def _per_item(counts: list[int]) -> list[int] | None:
+    """Per-item token counts, left out when the engine has none."""
+    return list(counts) if counts else None
 
 
 def _items(values: list[Any], settings: Settings, name: str) -> list[Item]:
@@ -34,7 +40,11 @@ async def score(body: ScoreRequest, scoring: Scoring, settings: Settings) -> dic
         "logits": result.logits,
         "probabilities": result.probabilities,
         "activation": result.activation,
-        "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
+        "usage": token_usage(
+            result.prompt_tokens,
+            query_tokens=_per_item(result.query_tokens),
+            document_tokens=_per_item(result.document_tokens),
+        ),
     }
 
 
@@ -56,5 +66,5 @@ async def classify(body: ClassifyRequest, scoring: Scoring, settings: Settings) 
         "multi_label": body.multi_label,
         "calibrated": result.calibrated,
         "data": data,
-        "usage": {"prompt_tokens": result.prompt_tokens, "total_tokens": result.prompt_tokens},
+        "usage": token_usage(result.prompt_tokens, item_tokens=_per_item(result.item_tokens)),
     }

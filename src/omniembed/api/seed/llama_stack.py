@@ -2,6 +2,8 @@
 
 `/v1/embeddings/image` also takes multipart/form-data (`file` field, options as form fields), so
 `curl -F model=... -F file=@cat.jpg` works; with several files it answers `embeddings` (a list).
+An unknown field (of the body, of `options` or of the form) is a 400 naming it: the proposal has
+no official client whose extra fields would need to pass.
 """
 
 from __future__ import annotations
@@ -24,26 +26,27 @@ router = APIRouter(tags=["llama-stack"], responses=error_responses())
 
 
 class Options(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     normalize: bool = True
     return_dims: bool = False
 
 
 class TextEmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     model: Name = Field(min_length=1)
     input: Text
     options: Options = Options()
 
 
 class ImageEmbeddingRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     model: Name = Field(min_length=1)
     image: str = Field(description="base64 or data URI")
     options: Options = Options()
 
 
 class ImageUploadFields(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
     model: Name = Field(min_length=1)
     normalize: bool = True
     return_dims: bool = False

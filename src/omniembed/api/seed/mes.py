@@ -1,7 +1,8 @@
 """Intel Multimodal Embedding Serving's (MES) routes: `/models`, `/model/current`,
 `/model/capabilities`, and our `/model/list`.
 
-`GET /models` is also Infinity's path: `api/shared_paths.py` serves both shapes in one body.
+`GET /models` is also Infinity's path: `api/shared_paths.py` serves both shapes in one body. MES's
+`POST /embeddings` (Infinity's path too) is `seed/mes_embeddings.py`, also routed there.
 
 Shapes follow MES's own `src/app.py` and API reference (open-edge-platform/edge-ai-libraries,
 microservices/multimodal-embedding-serving): `/models` lists the short names of each group
