@@ -55,7 +55,11 @@ def reference(model_dir):
 def images():
     from skimage import data
 
-    return [Image.fromarray(data.astronaut()), Image.fromarray(data.chelsea()), Image.fromarray(data.coffee())]
+    return [
+        Image.fromarray(data.astronaut()),
+        Image.fromarray(data.chelsea()),
+        Image.fromarray(data.coffee()),
+    ]
 
 
 @pytest.fixture
@@ -122,7 +126,10 @@ async def test_chat_messages(engine, reference, images):
                 {"role": "system", "content": [{"type": "text", "text": "Represent the user's input."}]},
                 {
                     "role": "user",
-                    "content": [{"type": "image", "image": images[0]}, {"type": "text", "text": "an astronaut"}],
+                    "content": [
+                        {"type": "image", "image": images[0]},
+                        {"type": "text", "text": "an astronaut"},
+                    ],
                 },
             ]
         ]

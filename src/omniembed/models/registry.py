@@ -96,6 +96,13 @@ def detect_family(source: str) -> str:
     for rule in detect["files"]:
         if reader(rule["file"]) is not None:
             return str(rule["family"])
+    # A sentence-transformers repository saved as another model class (MultiVectorEncoder, SparseEncoder)
+    # is that class whatever its backbone: its config says so, as sentence-transformers decides.
+    if reader("modules.json") is not None:
+        saved_as = (reader("config_sentence_transformers.json") or {}).get("model_type")
+        by_class = detect.get("sentence_transformers_model_type", {}).get(saved_as)
+        if by_class is not None:
+            return str(by_class)
     model_type = (reader("config.json") or {}).get("model_type")
     family = detect["model_type"].get(model_type)
     # A sentence-transformers repository is served by its own module stack (pooling, dense layers,

@@ -220,7 +220,7 @@ class SentenceFusedTower(FusedTower):
             )
         return features
 
-    # Hooks for models that treat queries and documents differently (sentence_task.py); a plain
+    # Hooks for models that treat queries and documents differently (sentence_multivector.py); a plain
     # SentenceTransformer reads both the same way.
     def task_length(self, task: Task | None) -> int:
         """The most tokens an input of this task is read to."""
