@@ -279,7 +279,7 @@ async def test_both_stores_refuse_and_stay_readable(service):
     for bad in ({"a b": 1}, {"n": 2**63}, {"n": 1.5}, {"n": None}, {"n": [True]}, "flag"):
         with pytest.raises(InvalidInputError):
             await service.search("gate", text="note", filter=bad)  # type: ignore[arg-type]
-    for arguments in ({"top_k": 0}, {"top_k": 10**9}, {"mode": "fuzzy"}, {"modalities": ("audio",)}):
+    for arguments in ({"top_k": 0}, {"top_k": 10**9}, {"mode": "fuzzy"}, {"modalities": ("smell",)}):
         with pytest.raises(InvalidInputError):
             await service.search("gate", text="note", **arguments)
     with pytest.raises(InvalidInputError):

@@ -12,7 +12,7 @@ from omniembed.errors import NotFoundError, OmniEmbedError
 
 def add_commands(commands: Any) -> None:
     index = commands.add_parser(
-        "index", help="index a folder (text, Markdown, PDF, images, videos) into a collection"
+        "index", help="index a folder (text, Markdown, PDF, images, videos, audio) into a collection"
     )
     index.add_argument("path", type=Path)
     index.add_argument("--collection", "-c", required=True)
@@ -21,6 +21,14 @@ def add_commands(commands: Any) -> None:
     )
     index.add_argument("--quantization", choices=["none", "int8", "binary"], default="none")
     index.add_argument("--ocr", action="store_true", help="read text in images for keyword search")
+    index.add_argument(
+        "--pdf",
+        choices=["auto", "pages", "text"],
+        default="auto",
+        help="PDFs as rendered page images (visual-document retrieval) or as text chunks; auto: "
+        "pages for a multi-vector model that reads images",
+    )
+    _sparse_flag(index)
     index.add_argument("--chunk-words", type=int, default=200)
     index.add_argument("--overlap-words", type=int, default=40)
     _store_flags(index)
@@ -29,9 +37,21 @@ def add_commands(commands: Any) -> None:
     search.add_argument("collection")
     search.add_argument("query", nargs="?")
     search.add_argument("--image", type=Path, help="query image (alone or with the text)")
+    search.add_argument("--audio", type=Path, help="query sound (alone or with the text)")
     search.add_argument("--top-k", "-k", type=int, default=10)
     search.add_argument("--mode", choices=["dense", "keyword", "hybrid"], default="hybrid")
+    search.add_argument("--exact", action="store_true", help="exhaustive search (MaxSim over everything)")
+    search.add_argument("--candidates", type=int, help="first-stage hits MaxSim re-scores")
+    _sparse_flag(search)
     _store_flags(search)
+
+
+def _sparse_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--sparse",
+        help="sparse side of keyword/hybrid search: bm25 (default) or a sparse model (SPLADE), "
+        "served alongside; on search, where to load the collection's sparse model from",
+    )
 
 
 def _store_flags(parser: argparse.ArgumentParser) -> None:
@@ -48,15 +68,29 @@ def _settings(args: argparse.Namespace, model: str | None) -> Any:
     return Settings(**{**overrides, "models": [model] if model else []})
 
 
-def _existing_model(args: argparse.Namespace) -> str | None:
+def _existing(args: argparse.Namespace) -> Any:
     from omniembed.retrieval import open_store
 
     store = open_store(_settings(args, None))
     try:
-        config = store.config(args.collection)
-        return config.model if config else None
+        return store.config(args.collection)
     finally:
         store.close()
+
+
+def _serve_sparse(embedder: Any, settings: Any, sparse: str | None) -> None:
+    """The Embedder serves one model; a learned-sparse collection needs its sparse model too."""
+    from omniembed.engine.bootstrap import load_models
+
+    if sparse and sparse != "bm25":
+        embedder.run(load_models(embedder.engine, settings.model_copy(update={"models": [sparse]})))
+
+
+def _pdf_pages(embedder: Any, choice: str) -> bool:
+    spec = embedder.spec
+    if choice == "auto":
+        return bool(spec.output == "multivector" and "image" in spec.modalities)
+    return choice == "pages"
 
 
 def run_index(args: argparse.Namespace) -> int:
@@ -67,7 +101,8 @@ def run_index(args: argparse.Namespace) -> int:
     from omniembed.retrieval.service import CollectionService
 
     logging.basicConfig(level=logging.WARNING)
-    existing = _existing_model(args)
+    config = _existing(args)
+    existing = config.model if config else None
     if existing and args.model and args.model != existing:
         raise OmniEmbedError(
             f"Collection '{args.collection}' uses {existing}; it cannot take {args.model} embeddings."
@@ -76,10 +111,14 @@ def run_index(args: argparse.Namespace) -> int:
     from omniembed.retrieval import open_store
 
     with Embedder(settings.served_models()[0], settings=settings) as embedder:
+        _serve_sparse(embedder, settings, args.sparse or (config.sparse if config else None))
+        pdf_pages = _pdf_pages(embedder, args.pdf)
         service = CollectionService(embedder.engine, open_store(settings))
         try:
             if not existing:
-                embedder.run(service.create(args.collection, None, args.quantization, args.ocr))
+                sparse = embedder.engine.names()[-1] if args.sparse not in (None, "bm25") else "bm25"
+                creating = service.create(args.collection, None, args.quantization, args.ocr, sparse)
+                embedder.run(creating)
             report = IndexReport()
             root = args.path.resolve()
             files = list(walk(root))
@@ -90,7 +129,14 @@ def run_index(args: argparse.Namespace) -> int:
                 try:
                     source = source_name(root, path)
                     job = index_file(
-                        service, args.collection, path, source, report, args.chunk_words, args.overlap_words
+                        service,
+                        args.collection,
+                        path,
+                        source,
+                        report,
+                        args.chunk_words,
+                        args.overlap_words,
+                        pdf_pages,
                     )
                     embedder.run(job)
                 except OmniEmbedError as error:
@@ -115,17 +161,27 @@ def run_search(args: argparse.Namespace) -> int:
     from omniembed.retrieval.service import CollectionService
 
     logging.basicConfig(level=logging.WARNING)
-    model = _existing_model(args)
-    if model is None:
+    config = _existing(args)
+    if config is None:
         raise NotFoundError(f"Collection '{args.collection}' does not exist.")
+    model = config.model
     settings = _settings(args, model)
     image = MediaReference(data=args.image.read_bytes()) if args.image else None
+    audio = MediaReference(data=args.audio.read_bytes()) if args.audio else None
     with Embedder(model, settings=settings) as embedder:
+        _serve_sparse(embedder, settings, args.sparse or config.sparse)
         service = CollectionService(embedder.engine, open_store(settings))
         try:
             hits = embedder.run(
                 service.search(
-                    args.collection, text=args.query, image=image, top_k=args.top_k, mode=args.mode
+                    args.collection,
+                    text=args.query,
+                    image=image,
+                    audio=audio,
+                    top_k=args.top_k,
+                    mode=args.mode,
+                    exact=args.exact,
+                    candidates=args.candidates,
                 )
             )
         finally:

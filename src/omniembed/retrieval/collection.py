@@ -41,19 +41,23 @@ def _media(value: Image.Image | bytes | str | Path) -> MediaReference:
 
 def item_from(mapping: Mapping[str, Any]) -> CollectionItem:
     if not isinstance(mapping, Mapping):
-        raise InvalidInputError("Each item is a mapping with an 'id' and a 'text', 'image' or 'video'.")
-    kinds = [kind for kind in ("text", "image", "video") if mapping.get(kind) is not None]
+        raise InvalidInputError(
+            "Each item is a mapping with an 'id' and a 'text', 'image', 'video' or 'audio'."
+        )
+    every: tuple[ItemModality, ...] = ("text", "image", "video", "audio")
+    kinds = [kind for kind in every if mapping.get(kind) is not None]
     if len(kinds) != 1 or not mapping.get("id"):
-        raise InvalidInputError("Each item needs an 'id' and exactly one of 'text', 'image' or 'video'.")
+        raise InvalidInputError(
+            "Each item needs an 'id' and exactly one of 'text', 'image', 'video' or 'audio'."
+        )
     kind = kinds[0]
     metadata = mapping.get("metadata") or {}  # checked with the service's rules (payload.py)
     if kind == "text":
         return CollectionItem(
             id=str(mapping["id"]), modality="text", text=str(mapping["text"]), metadata=metadata
         )
-    modality: ItemModality = "image" if kind == "image" else "video"
     return CollectionItem(
-        id=str(mapping["id"]), modality=modality, media=_media(mapping[kind]), metadata=metadata
+        id=str(mapping["id"]), modality=kind, media=_media(mapping[kind]), metadata=metadata
     )
 
 
@@ -80,11 +84,13 @@ class Collection:
         *,
         quantization: str = "none",
         ocr: bool = False,
+        sparse: str = "bm25",
         data_dir: str | Path | None = None,
         store: str | None = None,
     ) -> Collection:
+        """`sparse`: "bm25", or a sparse model the embedder's engine serves (keyword/hybrid side)."""
         service = cls._service(embedder, data_dir, store)
-        config = embedder.run(service.create(name, embedder.model, quantization, ocr))
+        config = embedder.run(service.create(name, embedder.model, quantization, ocr, sparse))
         return cls(service, config, embedder)
 
     @classmethod
@@ -107,8 +113,12 @@ class Collection:
         mode: SearchMode = "hybrid",
         filter: dict[str, Any] | None = None,
         modalities: tuple[str, ...] = (),
+        audio: bytes | str | Path | None = None,
+        exact: bool = False,
+        candidates: int | None = None,
     ) -> list[Hit]:
         query_image = _media(image) if image is not None else None
+        query_audio = _media(audio) if audio is not None else None
         return self.embedder.run(
             self.service.search(
                 self.config.name,
@@ -118,6 +128,9 @@ class Collection:
                 mode=mode,
                 filter=filter,
                 modalities=modalities,
+                audio=query_audio,
+                exact=exact,
+                candidates=candidates,
             )
         )
 

@@ -22,13 +22,17 @@ from omniembed.retrieval.store import (
     DENSE,
     HNSW_EF_CONSTRUCT,
     HNSW_M,
+    MULTI,
     PREFETCH_FACTOR,
     RRF_K,
     SPARSE,
     build_filter,
+    candidate_count,
     hit_from_payload,
+    maxsim_params,
     query_plan,
     search_params,
+    sparse_name,
 )
 
 
@@ -44,16 +48,55 @@ def _quantization(kind: str) -> Any:
     return None
 
 
-def _dense_params(config: CollectionConfig) -> Any:
+def _vectors(config: CollectionConfig) -> dict[str, Any]:
     # Quantized collections search the compact copy in RAM and read full vectors from disk only
-    # to rescore the oversampled candidates: that is where quantization saves memory.
-    quantized = config.quantization != "none"
-    return qe.EdgeVectorParams(
-        size=config.dimension,
-        distance=qe.Distance.Cosine,
-        quantization_config=_quantization(config.quantization),
-        memory=qe.Memory.Cold if quantized else qe.Memory.Cached,
-    )
+    # to rescore the oversampled candidates: that is where quantization saves memory. In a
+    # multi-vector collection the token matrices are what is large, so they are what is quantized;
+    # the pooled vector (one per item) stays exact for the first stage's sake.
+    multi = config.output == "multivector"
+    kind = "none" if multi else config.quantization
+    vectors = {
+        DENSE: qe.EdgeVectorParams(
+            size=config.dimension,
+            distance=qe.Distance.Cosine,
+            quantization_config=_quantization(kind),
+            memory=qe.Memory.Cold if kind != "none" else qe.Memory.Cached,
+        )
+    }
+    if multi:
+        vectors[MULTI] = qe.EdgeVectorParams(
+            size=config.dimension,
+            distance=qe.Distance.Dot,  # unit tokens: dot = cosine, and no renormalization by Qdrant
+            multivector_config=qe.MultiVectorConfig(comparator=qe.MultiVectorComparator.MaxSim),
+            quantization_config=_quantization(config.quantization),
+            hnsw_config=qe.HnswIndexConfig(m=0, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000),
+            memory=qe.Memory.Cold if config.quantization != "none" else qe.Memory.Cached,
+        )
+    return vectors
+
+
+def _sparse(config: CollectionConfig) -> dict[str, Any]:
+    # BM25 weights are term frequencies that Qdrant's IDF modifier completes; a learned model's
+    # weights are final.
+    modifier = qe.Modifier.Idf if config.sparse == "bm25" else None
+    return {sparse_name(config): qe.EdgeSparseVectorParams(modifier=modifier)}
+
+
+def _maxsim(query: StoreQuery, config: CollectionConfig, where: Any, limit: int) -> dict[str, Any]:
+    """The multi-vector dense stage (a Prefetch's or a QueryRequest's arguments): MaxSim over the
+    first stage's candidates, or over every item (`exact`)."""
+    assert query.multivector is not None and query.dense is not None  # the service sends both
+    stage: dict[str, Any] = {"limit": limit, "query": qe.Query.Nearest(query.multivector, using=MULTI)}
+    stage["params"] = maxsim_params(qe, config.quantization, query.exact)
+    if not query.exact:
+        first = qe.Prefetch(
+            limit=candidate_count(query, limit),
+            query=qe.Query.Nearest(query.dense, using=DENSE),
+            filter=where,
+            params=search_params(qe, "none", False),
+        )
+        stage["prefetches"] = [first]
+    return stage
 
 
 class EdgeStore:
@@ -74,12 +117,11 @@ class EdgeStore:
         with self._lock(config.name):
             if (folder / "collection.json").is_file():
                 raise ConflictError(f"Collection '{config.name}' already exists.")
-            sparse = qe.EdgeSparseVectorParams(modifier=qe.Modifier.Idf)
             shard = qe.EdgeShard.create(
                 str(folder / "shard"),
                 qe.EdgeConfig(
-                    vectors={DENSE: _dense_params(config)},
-                    sparse_vectors={SPARSE: sparse},
+                    vectors=_vectors(config),
+                    sparse_vectors=_sparse(config),
                     hnsw_config=qe.HnswIndexConfig(
                         m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=10_000
                     ),
@@ -127,12 +169,16 @@ class EdgeStore:
             return True
 
     def upsert(self, name: str, points: list[StoredPoint]) -> None:
+        config = self.config(name)
+        assert config is not None
         edge_points = []
         for point in points:
             checks.stored(point.payload)  # nothing the shard could not read back (see payload.py)
             vector: dict[str, Any] = {DENSE: point.vector}
             if point.sparse is not None and point.sparse[0]:
-                vector[SPARSE] = qe.SparseVector(indices=point.sparse[0], values=point.sparse[1])
+                vector[sparse_name(config)] = qe.SparseVector(indices=point.sparse[0], values=point.sparse[1])
+            if point.multivector is not None:
+                vector[MULTI] = point.multivector
             edge_points.append(qe.Point(id=point_id(point.id), vector=vector, payload=point.payload))
         with self._lock(name):
             shard = self._shard(name)
@@ -155,32 +201,41 @@ class EdgeStore:
     def search(self, name: str, query: StoreQuery) -> list[Hit]:
         config = self.config(name)
         assert config is not None
-        params = search_params(qe, config.quantization, query.exact)
-        where = build_filter(qe, query, boolean=np.bool_)
-        dense = qe.Query.Nearest(query.dense, using=DENSE) if query.dense is not None else None
-        sparse = (
-            qe.Query.Nearest(qe.SparseVector(indices=query.sparse[0], values=query.sparse[1]), using=SPARSE)
-            if query.sparse
-            else None
-        )
         plan = query_plan(query)
         if plan == "nothing":
             return []
+        params = search_params(qe, config.quantization, query.exact)
+        where = build_filter(qe, query, boolean=np.bool_)
+        sparse = (
+            qe.Query.Nearest(
+                qe.SparseVector(indices=query.sparse[0], values=query.sparse[1]), using=sparse_name(config)
+            )
+            if query.sparse
+            else None
+        )
+        multi = config.output == "multivector" and query.multivector is not None
+        dense_query = qe.Query.Nearest(query.dense, using=DENSE) if query.dense is not None else None
         if plan == "hybrid":
             depth = query.top_k * PREFETCH_FACTOR
+            dense = (
+                qe.Prefetch(filter=where, **_maxsim(query, config, where, depth))
+                if multi
+                else qe.Prefetch(limit=depth, query=dense_query, filter=where, params=params)
+            )
             request = qe.QueryRequest(
                 limit=query.top_k,
-                prefetches=[
-                    qe.Prefetch(limit=depth, query=dense, filter=where, params=params),
-                    qe.Prefetch(limit=depth, query=sparse, filter=where),
-                ],
+                prefetches=[dense, qe.Prefetch(limit=depth, query=sparse, filter=where)],
                 query=qe.Fusion.Rrf(k=RRF_K),  # type: ignore[arg-type]  # the stub omits Fusion's members
                 with_payload=True,
+            )
+        elif plan == "dense" and multi:
+            request = qe.QueryRequest(
+                filter=where, with_payload=True, **_maxsim(query, config, where, query.top_k)
             )
         else:
             request = qe.QueryRequest(
                 limit=query.top_k,
-                query=dense if plan == "dense" else sparse,
+                query=dense_query if plan == "dense" else sparse,
                 filter=where,
                 with_payload=True,
                 params=params if plan == "dense" else None,
@@ -194,16 +249,20 @@ class EdgeStore:
             records = self._shard(name).retrieve(
                 [point_id(i) for i in ids], with_payload=True, with_vector=True
             )
+        config = self.config(name)
+        sparse_key = sparse_name(config) if config is not None else SPARSE
         found = []
         for record in records:
             vectors = record.vector if isinstance(record.vector, dict) else {}
-            sparse = vectors.get(SPARSE)
+            sparse = vectors.get(sparse_key)
+            multi = vectors.get(MULTI)
             found.append(
                 StoredPoint(
                     id=str((record.payload or {}).get("id")),
                     vector=list(vectors.get(DENSE, [])),
                     sparse=(list(sparse.indices), list(sparse.values)) if sparse is not None else None,
                     payload=dict(record.payload or {}),
+                    multivector=[list(row) for row in multi] if multi is not None else None,
                 )
             )
         return found

@@ -1,4 +1,6 @@
-"""Bulk indexing of a folder: text, Markdown and PDF text (chunked), images and videos.
+"""Bulk indexing of a folder: text, Markdown and PDF text (chunked), images, videos and audio.
+For visual-document retrieval, PDFs can instead become one image item per rendered page (its text
+layer kept as the item's text for keyword / sparse search; see pdf.py).
 
 Each file's items carry its relative path and content hash; a file whose first item already has
 the same hash is skipped, so an interrupted run resumes where it stopped, and a changed file has
@@ -21,6 +23,7 @@ from omniembed.retrieval.service import CollectionItem, CollectionService
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".text"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
+AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a"}
 
 
 @dataclass
@@ -64,9 +67,31 @@ def pdf_text(path: Path) -> str:
         raise MediaDecodeError(f"Cannot read the PDF's text: {error}") from error
 
 
-def items_for(path: Path, source: str, digest: str, chunk_size: int, overlap: int) -> list[CollectionItem]:
+def page_items(path: Path, source: str, marker: dict[str, str]) -> list[CollectionItem]:
+    """One image item per rendered page: `page` in payload and metadata (filterable), the page's
+    text layer as the item's text (none for a scanned page)."""
+    from omniembed.retrieval.pdf import render_pages
+
+    return [
+        CollectionItem(
+            id=f"{source}#{page.number - 1}",  # '#0' first, as resuming looks for
+            modality="image",
+            text=page.text if page.text.strip() else None,
+            media=MediaReference(data=page.png),
+            metadata={"path": source, "page": page.number},
+            extra_payload={**marker, "page": page.number},
+        )
+        for page in render_pages(path)
+    ]
+
+
+def items_for(
+    path: Path, source: str, digest: str, chunk_size: int, overlap: int, pdf_pages: bool = False
+) -> list[CollectionItem]:
     suffix = path.suffix.lower()
     marker = {"source": source, "content_hash": digest}
+    if suffix == ".pdf" and pdf_pages:
+        return page_items(path, source, marker)
     if suffix in TEXT_SUFFIXES or suffix == ".pdf":
         text = pdf_text(path) if suffix == ".pdf" else path.read_text(encoding="utf-8", errors="replace")
         return [
@@ -79,7 +104,9 @@ def items_for(path: Path, source: str, digest: str, chunk_size: int, overlap: in
             )
             for index, chunk in enumerate(chunk_words(text, chunk_size, overlap))
         ]
-    kind: ItemModality = "image" if suffix in IMAGE_SUFFIXES else "video"
+    kind: ItemModality = (
+        "image" if suffix in IMAGE_SUFFIXES else "audio" if suffix in AUDIO_SUFFIXES else "video"
+    )
     media = MediaReference(data=path.read_bytes())
     return [
         CollectionItem(
@@ -90,7 +117,7 @@ def items_for(path: Path, source: str, digest: str, chunk_size: int, overlap: in
 
 def supported(path: Path) -> bool:
     suffix = path.suffix.lower()
-    return suffix in TEXT_SUFFIXES | IMAGE_SUFFIXES | VIDEO_SUFFIXES or suffix == ".pdf"
+    return suffix in TEXT_SUFFIXES | IMAGE_SUFFIXES | VIDEO_SUFFIXES | AUDIO_SUFFIXES or suffix == ".pdf"
 
 
 def source_name(root: Path, path: Path) -> str:
@@ -106,13 +133,14 @@ async def index_file(
     report: IndexReport,
     chunk_size: int,
     overlap: int,
+    pdf_pages: bool = False,
 ) -> None:
     digest = await asyncio.to_thread(lambda: hashlib.sha256(path.read_bytes()).hexdigest())
     existing = await service.retrieve(collection, [f"{source}#0"])
     if existing and existing[0].payload.get("content_hash") == digest:
         report.unchanged += 1
         return
-    items = await asyncio.to_thread(items_for, path, source, digest, chunk_size, overlap)
+    items = await asyncio.to_thread(items_for, path, source, digest, chunk_size, overlap, pdf_pages)
     if existing:
         await service.delete_where(collection, "source", source)
     if items:

@@ -36,6 +36,7 @@ MAX_ID_CHARS = 1_024  # `omniembed index` ids are relative paths + '#n'
 MAX_FILTER_FIELDS = 32
 MAX_FILTER_VALUES = 1_024
 MAX_TOP_K = 1_000
+MAX_CANDIDATES = 10_000  # first-stage hits of a multi-vector search, each a token matrix to score
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 # ASCII only: one spelling per key (no Unicode normalization forms, look-alikes, invisible or
@@ -165,6 +166,14 @@ def stored(payload: Mapping[str, Any]) -> None:
             raise InvalidInputError(f"payload.{key} must be a string, number, boolean or null.")
         else:
             scalar(value, f"payload.{key}", max_chars=None)  # item text is bounded upstream
+
+
+def candidates(value: object, param: str = "candidates") -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_CANDIDATES:
+        raise InvalidInputError(f"{param} is an integer from 1 to {MAX_CANDIDATES}.", param=param)
+    return value
 
 
 def filter_conditions(value: object, param: str = "filter") -> dict[str, Any]:

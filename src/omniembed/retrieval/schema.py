@@ -9,7 +9,8 @@ from typing import Any, Literal
 
 Quantization = Literal["none", "int8", "binary"]
 SearchMode = Literal["dense", "keyword", "hybrid"]
-ItemModality = Literal["text", "image", "video"]
+ItemModality = Literal["text", "image", "video", "audio"]
+VectorKind = Literal["dense", "multivector"]
 
 # Point ids in Qdrant are unsigned integers or UUIDs; user ids are arbitrary strings, mapped stably.
 _NAMESPACE = uuid.UUID("6f1c3d0e-2b4a-4c8e-9a51-7d2f0b9e4c11")
@@ -27,6 +28,10 @@ class CollectionConfig:
     quantization: Quantization = "none"
     ocr: bool = False
     created: float = field(default_factory=time.time)
+    # multivector: each item is its model's token matrix (MaxSim) plus their pooled vector in `dense`.
+    output: VectorKind = "dense"
+    # The sparse side of keyword and hybrid search: "bm25", or a served SparseEncoder model's name.
+    sparse: str = "bm25"
 
     def public(self) -> dict[str, Any]:
         return asdict(self)
@@ -34,12 +39,14 @@ class CollectionConfig:
 
 @dataclass
 class StoredPoint:
-    """One item as stored: its dense vector, its BM25 terms (if it has text), and its payload."""
+    """One item as stored: its dense (or pooled) vector, its sparse terms (if it has text), its
+    payload, and in a multi-vector collection its token matrix."""
 
     id: str
     vector: list[float]
     sparse: tuple[list[int], list[float]] | None
     payload: dict[str, Any]
+    multivector: list[list[float]] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,10 @@ class StoreQuery:
     filter: dict[str, Any]
     modalities: tuple[str, ...] = ()
     exact: bool = False
+    # Multi-vector collections: the query's token matrix (`dense` is then its pooled vector), and
+    # how many first-stage hits MaxSim re-scores (None: store.CANDIDATE_FACTOR x top_k).
+    multivector: list[list[float]] | None = None
+    candidates: int | None = None
 
 
 @dataclass(frozen=True)

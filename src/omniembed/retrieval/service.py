@@ -1,4 +1,5 @@
-"""Collections: embed items with the engine, add BM25 terms (and OCR text), store, and search.
+"""Collections: embed items with the engine, add sparse terms (BM25 or a learned model's; and OCR
+text), store, and search.
 
 The retrieval layer sits on the engine (never the reverse): items become the engine's neutral
 items, queries are embedded with the collection's own model, and the store does the rest.
@@ -14,12 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from omniembed.engine.engine import Engine
-from omniembed.engine.items import EmbedOptions, ImageInput, InterleavedInput, Item, TextInput, VideoInput
+from omniembed.engine.items import (
+    AudioInput,
+    ImageInput,
+    InterleavedInput,
+    Item,
+    Part,
+    TextInput,
+    VideoInput,
+)
 from omniembed.errors import CapabilityError, InvalidInputError, NotFoundError
 from omniembed.media.fetch import fetch_media
 from omniembed.media.images import ImageLimits, decode_cost, decode_image
 from omniembed.media.payload import MediaReference
-from omniembed.models.base import Truncation
 from omniembed.retrieval import ocr
 from omniembed.retrieval import payload as checks
 from omniembed.retrieval.schema import (
@@ -31,11 +39,23 @@ from omniembed.retrieval.schema import (
     StoreQuery,
 )
 from omniembed.retrieval.store import VectorStore
+from omniembed.retrieval.vectors import (
+    QueryVectors,
+    bm25_document,
+    bm25_query,
+    check_models,
+    embed_items,
+    embed_query,
+    sparse_documents,
+    sparse_query,
+)
+
+__all__ = ["CollectionItem", "CollectionService", "bm25_document", "bm25_query"]
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # always fullmatch: '$' lets a final newline in
 QUANTIZATIONS = ("none", "int8", "binary")
 MODES = ("dense", "keyword", "hybrid")
-MODALITIES = ("text", "image", "video")
+MODALITIES = ("text", "image", "video", "audio")
 
 
 @dataclass(frozen=True)
@@ -46,23 +66,6 @@ class CollectionItem:
     media: MediaReference | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     extra_payload: dict[str, Any] = field(default_factory=dict)
-
-
-@functools.cache
-def _bm25() -> Any:
-    import qdrant_edge
-
-    return qdrant_edge.Bm25()
-
-
-def bm25_document(text: str) -> tuple[list[int], list[float]] | None:
-    vector = _bm25().embed_document(text) if text.strip() else None
-    return (list(vector.indices), list(vector.values)) if vector is not None and vector.indices else None
-
-
-def bm25_query(text: str) -> tuple[list[int], list[float]] | None:
-    vector = _bm25().embed_query(text) if text.strip() else None
-    return (list(vector.indices), list(vector.values)) if vector is not None and vector.indices else None
 
 
 class CollectionService:
@@ -77,7 +80,12 @@ class CollectionService:
         return config
 
     async def create(
-        self, name: str, model: str | None, quantization: str = "none", use_ocr: bool = False
+        self,
+        name: str,
+        model: str | None,
+        quantization: str = "none",
+        use_ocr: bool = False,
+        sparse: str = "bm25",
     ) -> CollectionConfig:
         if not isinstance(name, str) or not NAME.fullmatch(name):
             raise InvalidInputError(
@@ -89,6 +97,10 @@ class CollectionService:
                 param="quantization",
             )
         spec = self.engine.runner(model).spec
+        if not isinstance(sparse, str) or not sparse:
+            raise InvalidInputError("sparse is 'bm25' or a served sparse model.", param="sparse")
+        sparse_spec = self.engine.runner(sparse).spec if sparse != "bm25" else None
+        check_models(spec, sparse_spec)
         if use_ocr:
             if "image" not in spec.modalities:
                 raise CapabilityError(
@@ -101,6 +113,8 @@ class CollectionService:
             dimension=spec.dimension,
             quantization=quantization,  # type: ignore[arg-type]
             ocr=use_ocr,
+            output="multivector" if spec.output == "multivector" else "dense",
+            sparse=sparse_spec.name if sparse_spec is not None else "bm25",
         )
         await asyncio.to_thread(self.store.create, config)
         return config
@@ -149,13 +163,12 @@ class CollectionService:
         if len({item.id for item in items}) != len(items):
             raise InvalidInputError("Item ids must be unique within a request.", param="items")
         items = [await self._with_bytes(item) for item in items]
-        neutral = [_neutral(item) for item in items]
-        options = EmbedOptions(input_type="search_document", truncation=Truncation.CHUNK)
-        result = await self.engine.embed(config.model, neutral, options)
+        embedded = await embed_items(self.engine, config, [_neutral(item) for item in items])
         ocr_texts = await self._ocr(config, items)
+        searchable = [item.text or ocr_texts.get(index) or "" for index, item in enumerate(items)]
+        sparse = await sparse_documents(self.engine, config, searchable)
         points = []
         for index, item in enumerate(items):
-            searchable = item.text or ocr_texts.get(index) or ""
             payload = {
                 "id": item.id,
                 "modality": item.modality,
@@ -166,9 +179,15 @@ class CollectionService:
                 payload["text"] = item.text
             if index in ocr_texts:
                 payload["ocr_text"] = ocr_texts[index]
-            vector = [float(v) for v in result.embeddings[index]]
+            multivector = embedded.multivectors[index] if embedded.multivectors is not None else None
             points.append(
-                StoredPoint(id=item.id, vector=vector, sparse=bm25_document(searchable), payload=payload)
+                StoredPoint(
+                    id=item.id,
+                    vector=embedded.dense[index],
+                    sparse=sparse[index],
+                    payload=payload,
+                    multivector=multivector,
+                )
             )
         await asyncio.to_thread(self.store.upsert, name, points)
         return [item.id for item in items]
@@ -203,32 +222,38 @@ class CollectionService:
         mode: SearchMode = "hybrid",
         filter: dict[str, Any] | None = None,
         modalities: tuple[str, ...] = (),
+        audio: MediaReference | None = None,
+        exact: bool = False,
+        candidates: int | None = None,
     ) -> list[Hit]:
+        """`exact`: exhaustive search (MaxSim over every item in a multi-vector collection);
+        `candidates`: first-stage hits MaxSim re-scores (default 10 x top_k)."""
         config = self._config(name)
         text = checks.text(text, "query.text") if text is not None else None
         wanted = checks.filter_conditions(filter)
         _check_search(top_k, mode, modalities)
-        if not text and image is None:
-            raise InvalidInputError("Give a query text, a query image, or both.", param="query")
+        checks.candidates(candidates)
+        if not text and image is None and audio is None:
+            raise InvalidInputError("Give a query text, image or audio (or several).", param="query")
         if mode == "keyword" and not text:
             raise InvalidInputError("Keyword search needs a query text.", param="mode")
-        dense = None
+        vectors = QueryVectors(dense=None)
         if mode != "keyword":
-            parts: list[Any] = ([TextInput(text)] if text else []) + (
-                [ImageInput(reference=image)] if image else []
-            )
+            parts: list[Part] = [TextInput(text)] if text else []
+            parts += [ImageInput(reference=image)] if image else []
+            parts += [AudioInput(reference=audio)] if audio else []
             query_item: Item = parts[0] if len(parts) == 1 else InterleavedInput(tuple(parts))
-            embedded = await self.engine.embed(
-                config.model, [query_item], EmbedOptions(input_type="search_query")
-            )
-            dense = [float(v) for v in embedded.embeddings[0]]
+            vectors = await embed_query(self.engine, config, query_item)
         query = StoreQuery(
-            dense=dense,
-            sparse=bm25_query(text or ""),
+            dense=vectors.dense,
+            sparse=await sparse_query(self.engine, config, text or "") if mode != "dense" else None,
             mode=mode,
             top_k=top_k,
             filter=wanted,
             modalities=tuple(dict.fromkeys(modalities)),
+            exact=bool(exact),
+            multivector=vectors.multivector,
+            candidates=candidates,
         )
         return await asyncio.to_thread(self.store.search, name, query)
 
@@ -263,6 +288,8 @@ def _neutral(item: CollectionItem) -> Item:
         raise InvalidInputError(f"Item '{item.id}' has no {item.modality}.", param="items")
     if item.modality == "video":
         return VideoInput(item.media)
+    if item.modality == "audio":
+        return AudioInput(reference=item.media)
     return ImageInput(reference=item.media)
 
 

@@ -1,7 +1,13 @@
 """One store interface, two implementations: embedded Qdrant Edge (default) and a Qdrant server or
 cluster through qdrant-client. Both hold, per collection, a named dense vector (`dense`, cosine),
-a BM25 sparse vector (`bm25`, with Qdrant's IDF modifier) and the payload; both answer dense,
-keyword and hybrid (dense + BM25 prefetch fused by Reciprocal Rank Fusion) queries."""
+a sparse vector (`bm25` with Qdrant's IDF modifier, or `learned`: a SparseEncoder model's weights,
+compared by dot product as the model is) and the payload; both answer dense, keyword and hybrid
+(dense + sparse prefetch fused by Reciprocal Rank Fusion) queries.
+
+A multi-vector collection also holds each item's token matrix (`multi`, MaxSim over dot products of
+unit tokens) and keeps the tokens' normalized mean in `dense`: its dense search is a first stage
+on that pooled vector (HNSW) whose candidates MaxSim re-scores, or MaxSim over everything (`exact`).
+The matrices get no HNSW graph of their own (m = 0): they are only ever scanned, never walked."""
 
 from __future__ import annotations
 
@@ -13,6 +19,11 @@ from omniembed.retrieval.schema import CollectionConfig, Hit, StoredPoint, Store
 
 DENSE = "dense"
 SPARSE = "bm25"
+LEARNED = "learned"
+MULTI = "multi"
+# First-stage hits MaxSim re-scores, per requested hit, unless the query says otherwise: measured
+# by benchmarks/multivector.py (recall@10 against exact MaxSim).
+CANDIDATE_FACTOR = 10
 RRF_K = 60
 # Candidates each prefetch brings to the fusion, per requested hit.
 PREFETCH_FACTOR = 4
@@ -100,6 +111,29 @@ def search_params(api: Any, quantization: str, exact: bool) -> Any:
         else None
     )
     return api.SearchParams(hnsw_ef=SEARCH_EF[quantization], exact=exact, quantization=rescoring)
+
+
+def sparse_name(config: CollectionConfig) -> str:
+    return SPARSE if config.sparse == "bm25" else LEARNED
+
+
+def candidate_count(query: StoreQuery, floor: int) -> int:
+    """First-stage hits for MaxSim: the query's `candidates`, else CANDIDATE_FACTOR x top_k, never
+    fewer than `floor` (the hits the stage above needs)."""
+    return max(query.candidates or CANDIDATE_FACTOR * query.top_k, floor)
+
+
+def maxsim_params(api: Any, quantization: str, exact: bool) -> Any:
+    """MaxSim's parameters. `exact` scans every matrix at full precision (the quantized copy is
+    ignored, so the scores are exactly MaxSim). Otherwise int8 collections score the candidates on
+    their int8 tokens in RAM (recall@10 within 0.03 of float in benchmarks/multivector.py), and
+    binary ones on the original tokens read from disk: MaxSim over 2-bit codes fell to 0.38 there
+    and ran slower than full precision."""
+    if quantization == "none":
+        return api.SearchParams(exact=exact)
+    if exact or quantization == "binary":
+        return api.SearchParams(exact=exact, quantization=api.QuantizationSearchParams(ignore=True))
+    return api.SearchParams(quantization=api.QuantizationSearchParams(rescore=True))
 
 
 def query_plan(query: StoreQuery) -> Literal["hybrid", "keyword", "dense", "nothing"]:

@@ -18,6 +18,12 @@ class CreateCollectionRequest(BaseModel):
     model: str | None = Field(default=None, description="served model (default: the first served model)")
     quantization: Literal["none", "int8", "binary"] = "none"
     ocr: bool = Field(default=False, description="read text in images and index it for keyword search")
+    sparse: str = Field(
+        default="bm25",
+        min_length=1,
+        max_length=256,
+        description="sparse side of keyword and hybrid search: 'bm25', or a served sparse model (SPLADE)",
+    )
 
 
 class ItemBody(BaseModel):
@@ -26,6 +32,7 @@ class ItemBody(BaseModel):
     text: Text | None = None
     image: str | None = Field(default=None, description="base64, data URI or http(s) URL")
     video: str | None = Field(default=None, description="base64, data URI or http(s) URL")
+    audio: str | None = Field(default=None, description="base64, data URI or http(s) URL")
     metadata: dict[str, Any] = Field(
         default_factory=dict,
         description=f"JSON object: {limits.KEY_RULE}; objects and arrays nest at most {limits.MAX_DEPTH} "
@@ -36,8 +43,8 @@ class ItemBody(BaseModel):
 
     @model_validator(mode="after")
     def _one_kind(self) -> ItemBody:
-        if sum(value is not None for value in (self.text, self.image, self.video)) != 1:
-            raise ValueError("an item has exactly one of text, image or video")
+        if sum(value is not None for value in (self.text, self.image, self.video, self.audio)) != 1:
+            raise ValueError("an item has exactly one of text, image, video or audio")
         return self
 
 
@@ -51,11 +58,12 @@ class QueryBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: Text | None = None
     image: str | None = Field(default=None, description="base64, data URI or http(s) URL")
+    audio: str | None = Field(default=None, description="base64, data URI or http(s) URL")
 
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: QueryBody = Field(description='`{"text", "image"}`, or a bare string for a text query')
+    query: QueryBody = Field(description='`{"text", "image", "audio"}`, or a bare string for a text query')
     top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
     mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
     filter: dict[str, Scalar | list[Scalar]] = Field(
@@ -63,7 +71,16 @@ class SearchRequest(BaseModel):
         description=f"metadata field equals value (or one of a list of strings or of integers); "
         f"{limits.FILTER_RULE}",
     )
-    modality: list[Literal["text", "image", "video"]] = Field(default_factory=list)
+    modality: list[Literal["text", "image", "video", "audio"]] = Field(default_factory=list)
+    exact: bool = Field(
+        default=False, description="exhaustive search (multi-vector collections: MaxSim over every item)"
+    )
+    candidates: int | None = Field(
+        default=None,
+        ge=1,
+        le=limits.MAX_CANDIDATES,
+        description="multi-vector collections: first-stage hits MaxSim re-scores (default 10 x top_k)",
+    )
 
     @field_validator("query", mode="before")
     @classmethod

@@ -19,7 +19,7 @@ async def create_collection(request: Request) -> ORJSONResponse:
     """Create a collection bound to one served model (its dimension is recorded)."""
     svc = services(request)
     body = await read_json(request, CreateCollectionRequest, strict_content_type=False)
-    config = await svc.collections.create(body.name, body.model, body.quantization, body.ocr)
+    config = await svc.collections.create(body.name, body.model, body.quantization, body.ocr, body.sparse)
     return ORJSONResponse(serving.collection_body(config, 0), status_code=201)
 
 
@@ -46,7 +46,7 @@ async def delete_collection(name: str, request: Request) -> ORJSONResponse:
 
 @router.post("/v1/collections/{name}/items", openapi_extra=request_body(AddItemsRequest))
 async def add_items(name: str, request: Request) -> ORJSONResponse:
-    """Add (or replace, by id) text, image and video items; durable when this returns."""
+    """Add (or replace, by id) text, image, video and audio items; durable when this returns."""
     svc = services(request)
     body = await read_json(request, AddItemsRequest, strict_content_type=False)
     return ORJSONResponse(await serving.add(svc.collections, name, body, svc.settings))
@@ -61,7 +61,7 @@ async def delete_item(name: str, item_id: str, request: Request) -> ORJSONRespon
 
 @router.post("/v1/collections/{name}/search", openapi_extra=request_body(SearchRequest))
 async def search(name: str, request: Request) -> ORJSONResponse:
-    """Dense, keyword (BM25) or hybrid (RRF) search by text and/or image, with filters."""
+    """Dense (or MaxSim), keyword (BM25 / sparse model) or hybrid (RRF) search, with filters."""
     svc = services(request)
     body = await read_json(request, SearchRequest, strict_content_type=False)
     return ORJSONResponse(await serving.search(svc.collections, name, body))

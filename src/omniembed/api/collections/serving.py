@@ -6,7 +6,7 @@ from typing import Any
 
 from omniembed.api.collections.protocol import AddItemsRequest, ItemBody, SearchRequest
 from omniembed.api.inputs import check_count, text_item
-from omniembed.media.payload import parse_media_reference
+from omniembed.media.payload import MediaReference, parse_media_reference
 from omniembed.retrieval.schema import CollectionConfig, ItemModality
 from omniembed.retrieval.service import CollectionItem, CollectionService
 from omniembed.settings import Settings
@@ -20,9 +20,12 @@ def to_item(body: ItemBody, settings: Settings, param: str) -> CollectionItem:
     if body.text is not None:
         text = text_item(body.text, settings, f"{param}.text").text
         return CollectionItem(id=body.id, modality="text", text=text, metadata=body.metadata)
-    modality: ItemModality = "image" if body.image is not None else "video"
-    value = body.image if body.image is not None else body.video
-    assert value is not None
+    media_fields: dict[ItemModality, str | None] = {
+        "image": body.image,
+        "video": body.video,
+        "audio": body.audio,
+    }
+    modality, value = next((kind, value) for kind, value in media_fields.items() if value is not None)
     media = parse_media_reference(value, kind=modality, param=f"{param}.{modality}")
     return CollectionItem(id=body.id, modality=modality, media=media, metadata=body.metadata)
 
@@ -37,19 +40,21 @@ async def add(
     return {"added": added, "count": count}
 
 
+def _query_media(value: str | None, kind: str) -> MediaReference | None:
+    return parse_media_reference(value, kind=kind, param=f"query.{kind}") if value else None
+
+
 async def search(service: CollectionService, name: str, body: SearchRequest) -> dict[str, Any]:
-    image = (
-        parse_media_reference(body.query.image, kind="image", param="query.image")
-        if body.query.image
-        else None
-    )
     hits = await service.search(
         name,
         text=body.query.text,
-        image=image,
+        image=_query_media(body.query.image, "image"),
+        audio=_query_media(body.query.audio, "audio"),
         top_k=body.top_k,
         mode=body.mode,
         filter=dict(body.filter),
         modalities=tuple(body.modality),
+        exact=body.exact,
+        candidates=body.candidates,
     )
     return {"object": "search", "mode": body.mode, "hits": [hit.public() for hit in hits]}
