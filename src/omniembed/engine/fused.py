@@ -91,7 +91,7 @@ class FusedItems:
             return rows, [self.tower.tokens(feature) for feature in features]
         groups = [item_parts(item) for item in items]
         flat = [part for group in groups for part in group]
-        decoded = await awaited([self._model_part(part) for part in flat])
+        decoded = await awaited([self.model_part(part) for part in flat])
         features = await awaited([self._preprocess([part], options, prompt) for part in decoded])
         rows = await self.runner.run("fused", features)
         vectors, tokens, cursor = [], [], 0
@@ -121,12 +121,12 @@ class FusedItems:
         if isinstance(item, ChatInput):
             turns = []
             for message in item.messages:
-                parts = await awaited([self._model_part(part) for part in message.parts])
+                parts = await awaited([self.model_part(part) for part in message.parts])
                 turns.append(Turn(message.role, tuple(parts)))
             return turns
-        return list(await awaited([self._model_part(part) for part in item_parts(item)]))
+        return list(await awaited([self.model_part(part) for part in item_parts(item)]))
 
-    async def _model_part(self, part: Part) -> ModelPart:
+    async def model_part(self, part: Part) -> ModelPart:
         policy = self.media.policy
         if isinstance(part, TextInput):
             return part.text

@@ -17,6 +17,7 @@ ASKED = {
     "multivector": "multi-vectors ('return_multivector': true, or the /pooling task 'token_embed')",
     "sparse": "sparse vectors ('output': 'sparse', or /embed_sparse)",
     "dense": "one vector per item",
+    "score": "relevance scores (POST /rerank, /v2/rerank)",
 }
 
 
@@ -34,7 +35,8 @@ def check_output(spec: ModelSpec, options: EmbedOptions) -> None:
     if gives == "dense":
         message = f"Model '{spec.name}' gives one vector per item; {wanted} output needs a model that has it."
     else:
-        message = f"Model '{spec.name}' is a {gives} model: ask for {ASKED[gives]}."
+        kind = "reranker" if gives == "score" else f"{gives} model"
+        message = f"Model '{spec.name}' is a {kind}: ask for {ASKED[gives]}."
     raise CapabilityError(message, param="output")
 
 

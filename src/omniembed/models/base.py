@@ -39,8 +39,9 @@ Modality = Literal["text", "image", "audio"]  # what a per-kind tower embeds
 TowerKind = Literal["text", "image", "audio", "fused"]
 PartKind = Literal["text", "image", "video", "audio"]  # what an item's parts can be
 # dense: one vector per item; multivector: one matrix per item (a vector per token or patch, compared
-# by MaxSim); sparse: one SparseVector per item over the model's vocabulary (learned sparse, SPLADE).
-OutputKind = Literal["dense", "multivector", "sparse"]
+# by MaxSim); sparse: one SparseVector per item over the model's vocabulary (learned sparse, SPLADE);
+# score: one relevance score per (query, document) pair (cross-encoder rerankers).
+OutputKind = Literal["dense", "multivector", "sparse", "score"]
 Task = Literal["query", "document"]  # the side of retrieval an input is on, for asymmetric models
 Interleaving = Literal["native", "mean"]
 MatryoshkaRule = Literal["range", "listed", "any", "none"]
@@ -98,8 +99,21 @@ class ModelSpec:
             return None
         return min(self.matryoshka_dims), self.dimension
 
+    @property
+    def tasks(self) -> list[str]:
+        """What the model can be asked for: embed (one vector), token_embed, embed_sparse, rerank,
+        score (query x document matrices) and classify (zero-shot labels)."""
+        by_output = {
+            "dense": ["embed", "score", "classify"],
+            "multivector": ["token_embed", "rerank", "score", *(["embed"] if self.pooling else [])],
+            "sparse": ["embed_sparse", "score"],
+            "score": ["rerank"],
+        }
+        return by_output[self.output]
+
     def capabilities(self) -> dict[str, Any]:
         return {
+            "tasks": self.tasks,
             "modalities": list(
                 dict.fromkeys([*self.modalities, *(["video"] if self.supports_video else [])])
             ),

@@ -111,6 +111,11 @@ def detect_family(source: str) -> str:
         return "sentence_transformers"
     if family is not None:
         return str(family)
+    # A bare transformers sequence classifier (BGE rerankers, ms-marco cross-encoders) is a reranker.
+    for architecture in (reader("config.json") or {}).get("architectures") or ():
+        for suffix, by_architecture in detect.get("architecture_suffixes", {}).items():
+            if str(architecture).endswith(suffix):
+                return str(by_architecture)
     for rule in detect["fallback_files"]:
         if reader(rule["file"]) is not None:
             return str(rule["family"])

@@ -1,0 +1,40 @@
+"""Tiny random rerankers: a BERT sequence classifier with one label, saved bare (as BGE rerankers and
+ms-marco cross-encoders are published) and as a sentence-transformers CrossEncoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from tests.support.tiny_late_interaction import minilm_tokenizer
+
+
+def build_tiny_reranker(directory: Path, *, seed: int = 0, max_length: int = 64) -> Path:
+    """A bare `BertForSequenceClassification` (num_labels=1) with MiniLM's real tokenizer."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    tokenizer = minilm_tokenizer()
+    tokenizer.model_max_length = max_length
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        max_position_embeddings=128,
+        num_labels=1,
+    )
+    BertForSequenceClassification(config).eval().save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory
+
+
+def build_tiny_cross_encoder(directory: Path, *, seed: int = 0) -> Path:
+    """The same kind of model saved by sentence-transformers, with its activation (sigmoid) named."""
+    from sentence_transformers import CrossEncoder
+
+    bare = build_tiny_reranker(directory.with_name(directory.name + "-bare"), seed=seed)
+    CrossEncoder(str(bare), device="cpu").save(str(directory))
+    return directory
