@@ -53,89 +53,41 @@ TARGETS = {"images": 1.0, "texts": 1.5}
 
 
 def build(directory: Path, args: argparse.Namespace) -> Path:
-    """The embedder at the flags' sizes, built once per size under the work directory."""
-    import torch
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
-    from transformers import (
-        Qwen2VLImageProcessor,
-        Qwen3VLConfig,
-        Qwen3VLModel,
-        Qwen3VLProcessor,
-        Qwen3VLVideoProcessor,
-    )
-
-    from tests.support.tiny_qwen3_vl import CHAT_TEMPLATE, PROMPTS, SPECIAL_TOKENS, qwen3_vl_tokenizer
+    """The test suite's Qwen3-VL builder (tests/support/tiny_qwen3_vl.py) at the sizes asked for."""
+    from tests.support.tiny_qwen3_vl import build_tiny_qwen3_vl
 
     if (directory / "modules.json").is_file():
         return directory
-    torch.manual_seed(0)
-    tokenizer = qwen3_vl_tokenizer()
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
     head_dim = args.text_hidden // args.text_heads
     # Qwen3-VL splits a head's rotary frequencies 24/20/20 (time/height/width) of 64.
     spatial = head_dim // 2 * 20 // 64
     depth = args.vision_depth
-    config = Qwen3VLConfig(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": args.text_hidden,
-            "intermediate_size": args.text_hidden * 3,
-            "num_hidden_layers": args.text_layers,
-            "num_attention_heads": args.text_heads,
-            "num_key_value_heads": max(1, args.text_heads // 4),
-            "head_dim": head_dim,
-            "max_position_embeddings": 8192,
-            "rope_parameters": {
-                "rope_type": "default",
-                "rope_theta": 5_000_000.0,
-                "mrope_section": [head_dim // 2 - 2 * spatial, spatial, spatial],
-                "mrope_interleaved": True,
-            },
+    text = {
+        "hidden_size": args.text_hidden,
+        "intermediate_size": args.text_hidden * 3,
+        "num_hidden_layers": args.text_layers,
+        "num_attention_heads": args.text_heads,
+        "num_key_value_heads": max(1, args.text_heads // 4),
+        "head_dim": head_dim,
+        "max_position_embeddings": 8192,
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 5_000_000.0,
+            "mrope_section": [head_dim // 2 - 2 * spatial, spatial, spatial],
+            "mrope_interleaved": True,
         },
-        vision_config={
-            "depth": depth,
-            "hidden_size": args.vision_hidden,
-            "intermediate_size": args.vision_hidden * 4,
-            "num_heads": max(1, args.vision_hidden // 64),
-            "patch_size": 16,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-            "out_hidden_size": args.text_hidden,
-            "num_position_embeddings": 2304,
-            "deepstack_visual_indexes": sorted({depth // 4, depth // 2, 3 * depth // 4} - {0}) or [0],
-        },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+    }
+    vision = {
+        "depth": depth,
+        "hidden_size": args.vision_hidden,
+        "intermediate_size": args.vision_hidden * 4,
+        "num_heads": max(1, args.vision_hidden // 64),
+        "num_position_embeddings": 2304,
+        "deepstack_visual_indexes": sorted({depth // 4, depth // 2, 3 * depth // 4} - {0}) or [0],
+    }
+    return build_tiny_qwen3_vl(
+        directory, text=text, vision=vision, min_pixels=128 * 128, max_pixels=args.max_pixels
     )
-    bare = directory.with_name(directory.name + "-bare")
-    Qwen3VLModel(config).eval().save_pretrained(bare)
-    image_processor = Qwen2VLImageProcessor(
-        patch_size=16,
-        merge_size=2,
-        temporal_patch_size=2,
-        min_pixels=128 * 128,
-        max_pixels=args.max_pixels,
-    )
-    video_processor = Qwen3VLVideoProcessor(
-        patch_size=16,
-        merge_size=2,
-        temporal_patch_size=2,
-        size={"shortest_edge": 128 * 128, "longest_edge": args.max_pixels * 4},
-    )
-    processor = Qwen3VLProcessor(
-        image_processor=image_processor,
-        tokenizer=tokenizer,
-        video_processor=video_processor,
-        chat_template=CHAT_TEMPLATE,
-    )
-    processor.save_pretrained(bare)
-    transformer = Transformer(str(bare), processor_kwargs={"padding_side": "left"})
-    pooling = Pooling(transformer.get_embedding_dimension(), pooling_mode="lasttoken")
-    SentenceTransformer(modules=[transformer, pooling, Normalize()], prompts=PROMPTS).save(str(directory))
-    return directory
 
 
 def _rate(step: Any, items: int, seconds: float) -> float:

@@ -9,6 +9,7 @@ processor, Qwen3VL video processor).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -71,7 +72,17 @@ def qwen3_vl_tokenizer():
     return tokenizer
 
 
-def build_tiny_qwen3_vl(directory: Path, *, seed: int = 0) -> Path:
+def build_tiny_qwen3_vl(
+    directory: Path,
+    *,
+    seed: int = 0,
+    text: dict[str, Any] | None = None,
+    vision: dict[str, Any] | None = None,
+    min_pixels: int = 64 * 64,
+    max_pixels: int = 128 * 128,
+) -> Path:
+    """`text` / `vision` override the tiny text and vision configs (benchmarks/vlm.py builds larger
+    ones); the pixel budget is the image processor's (small by default: few visual tokens)."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import (
@@ -85,35 +96,40 @@ def build_tiny_qwen3_vl(directory: Path, *, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     tokenizer = qwen3_vl_tokenizer()
     ids = {token: tokenizer.convert_tokens_to_ids(token) for token in SPECIAL_TOKENS}
+    text_config = {
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "head_dim": 16,
+        "max_position_embeddings": 2048,
+        # mrope_section (time, height, width) must sum to head_dim / 2.
+        "rope_parameters": {
+            "rope_type": "default",
+            "rope_theta": 10000.0,
+            "mrope_section": [2, 3, 3],
+            "mrope_interleaved": True,
+        },
+        **(text or {}),
+    }
+    vision_config = {
+        "depth": 2,
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_heads": 2,
+        "patch_size": 16,
+        "spatial_merge_size": 2,
+        "temporal_patch_size": 2,
+        "out_hidden_size": text_config["hidden_size"],
+        "num_position_embeddings": 64,
+        "deepstack_visual_indexes": [1],
+        **(vision or {}),
+    }
     config = Qwen3VLConfig(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "head_dim": 16,
-            "max_position_embeddings": 2048,
-            "rope_parameters": {
-                "rope_type": "default",
-                "rope_theta": 10000.0,
-                "mrope_section": [2, 3, 3],
-                "mrope_interleaved": True,
-            },
-        },
-        vision_config={
-            "depth": 2,
-            "hidden_size": 32,
-            "intermediate_size": 64,
-            "num_heads": 2,
-            "patch_size": 16,
-            "spatial_merge_size": 2,
-            "temporal_patch_size": 2,
-            "out_hidden_size": 64,
-            "num_position_embeddings": 64,
-            "deepstack_visual_indexes": [1],
-        },
+        text_config=text_config,
+        vision_config=vision_config,
         image_token_id=ids["<|image_pad|>"],
         video_token_id=ids["<|video_pad|>"],
         vision_start_token_id=ids["<|vision_start|>"],
@@ -121,15 +137,14 @@ def build_tiny_qwen3_vl(directory: Path, *, seed: int = 0) -> Path:
     )
     bare = directory.with_name(directory.name + "-bare")
     Qwen3VLModel(config).eval().save_pretrained(bare)
-    # Small pixel budgets keep the visual token counts (and the test) small: 64x64 to 128x128.
     image_processor = Qwen2VLImageProcessor(
-        patch_size=16, merge_size=2, temporal_patch_size=2, min_pixels=64 * 64, max_pixels=128 * 128
+        patch_size=16, merge_size=2, temporal_patch_size=2, min_pixels=min_pixels, max_pixels=max_pixels
     )
     video_processor = Qwen3VLVideoProcessor(
         patch_size=16,
         merge_size=2,
         temporal_patch_size=2,
-        size={"shortest_edge": 64 * 64, "longest_edge": 96 * 96 * 4},
+        size={"shortest_edge": min_pixels, "longest_edge": max_pixels * 4},
     )
     processor = Qwen3VLProcessor(
         image_processor=image_processor,
