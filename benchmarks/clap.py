@@ -50,7 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 import numpy as np
 
-from benchmarks.loads import _closed_loop, load
+from benchmarks.loads import _closed_loop, load, rate_of
 from benchmarks.throughput import _json, _pct, isolated, peak_rss_mb
 from tests.support.server import running_server
 
@@ -128,16 +128,6 @@ def clips() -> list[bytes]:
     return made
 
 
-def _rate(step: Any, items: int, seconds: float) -> float:
-    step(0)  # warm-up
-    started = time.perf_counter()
-    done = 0
-    while done < 1 or time.perf_counter() - started < seconds:
-        step(done)
-        done += 1
-    return done * items / (time.perf_counter() - started)
-
-
 def raw(model_dir: str, data: list[bytes], batch_sizes: list[int], seconds: float) -> dict[str, Any]:
     import torch
     from transformers import ClapModel, ClapProcessor
@@ -160,9 +150,9 @@ def raw(model_dir: str, data: list[bytes], batch_sizes: list[int], seconds: floa
     with torch.inference_mode():
         for size in batch_sizes:
             ready = features(size)
-            found["forward"][size] = _rate(lambda _, f=ready: model.get_audio_features(**f), size, seconds)
+            found["forward"][size] = rate_of(lambda _, f=ready: model.get_audio_features(**f), size, seconds)
         best = max(found["forward"], key=lambda size: found["forward"][size])
-        found["with_features"] = _rate(
+        found["with_features"] = rate_of(
             lambda call: model.get_audio_features(**features(best, call)), best, seconds
         )
     return found

@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from omniembed import Embedder
 from omniembed.engine.items import EmbedOptions, ImageInput, Item, TextInput
@@ -109,3 +110,15 @@ def engine_throughput(
             embedder.run(_closed_loop(embedder, make, concurrency, 2))  # warm-up
             rates[name] = embedder.run(_closed_loop(embedder, make, concurrency, seconds))
     return rates
+
+
+def rate_of(step: Callable[[int], Any], items: int, seconds: float) -> float:
+    """Items/s of `step(call_index)` run back to back for `seconds` (at least one call), after one
+    warm-up call: the in-process baselines' loop."""
+    step(0)
+    started = time.perf_counter()
+    done = 0
+    while done < 1 or time.perf_counter() - started < seconds:
+        step(done)
+        done += 1
+    return done * items / (time.perf_counter() - started)

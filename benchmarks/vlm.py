@@ -45,7 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from PIL import Image
 
-from benchmarks.loads import load
+from benchmarks.loads import load, rate_of
 from benchmarks.throughput import CAPTIONS, _json, _pct, isolated, peak_rss_mb, photos_jpeg
 from tests.support.server import running_server
 
@@ -90,17 +90,6 @@ def build(directory: Path, args: argparse.Namespace) -> Path:
     )
 
 
-def _rate(step: Any, items: int, seconds: float) -> float:
-    """Items/s of `step(call_index)` for `seconds` (at least one call), after one warm-up call."""
-    step(0)
-    started = time.perf_counter()
-    done = 0
-    while done < 1 or time.perf_counter() - started < seconds:
-        step(done)
-        done += 1
-    return done * items / (time.perf_counter() - started)
-
-
 def baseline(
     model_dir: str,
     jpegs: list[bytes],
@@ -137,8 +126,8 @@ def baseline(
     found: dict[str, Any] = {"images": {}, "texts": {}, "threads": torch.get_num_threads()}
     with torch.inference_mode():
         for size in batch_sizes:
-            found["images"][size] = _rate(images(size), size, seconds)
-            found["texts"][size] = _rate(texts(size), size, seconds)
+            found["images"][size] = rate_of(images(size), size, seconds)
+            found["texts"][size] = rate_of(texts(size), size, seconds)
     found["photo_sizes"] = [image.size for image in decoded]
     found["visual_tokens"], found["image_sequence"] = [], []
     for image in decoded:

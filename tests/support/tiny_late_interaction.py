@@ -35,7 +35,17 @@ def bpe_tokenizer(special: list[str], **named: Any) -> Any:
     return PreTrainedTokenizerFast(tokenizer_object=backend, **named)
 
 
-def build_tiny_colpali(directory: Path, *, seed: int = 0) -> Path:
+def build_tiny_colpali(
+    directory: Path,
+    *,
+    seed: int = 0,
+    hidden: int = 32,
+    layers: int = 2,
+    image_size: int = 32,
+    patch: int = 16,
+    embedding_dim: int = 16,
+) -> Path:
+    """Tiny by default; benchmarks/colpali.py builds a larger one with the same code."""
     from transformers import ColPaliConfig, ColPaliForRetrieval, ColPaliProcessor, SiglipImageProcessor
 
     torch.manual_seed(seed)
@@ -48,7 +58,6 @@ def build_tiny_colpali(directory: Path, *, seed: int = 0) -> Path:
         padding_side="right",
         extra_special_tokens={"image_token": "<image>"},
     )
-    image_size, patch = 32, 16
     image_processor = SiglipImageProcessor(size={"height": image_size, "width": image_size})
     image_processor.image_seq_length = (image_size // patch) ** 2
     processor = ColPaliProcessor(image_processor=image_processor, tokenizer=tokenizer)
@@ -58,9 +67,9 @@ def build_tiny_colpali(directory: Path, *, seed: int = 0) -> Path:
             "text_config": {
                 "model_type": "gemma",
                 "vocab_size": len(tokenizer),
-                "hidden_size": 32,
-                "intermediate_size": 64,
-                "num_hidden_layers": 2,
+                "hidden_size": hidden,
+                "intermediate_size": hidden * 2,
+                "num_hidden_layers": layers,
                 "num_attention_heads": 2,
                 "num_key_value_heads": 1,
                 "head_dim": 16,
@@ -69,19 +78,19 @@ def build_tiny_colpali(directory: Path, *, seed: int = 0) -> Path:
             },
             "vision_config": {
                 "model_type": "siglip_vision_model",
-                "hidden_size": 32,
-                "intermediate_size": 64,
-                "num_hidden_layers": 2,
+                "hidden_size": hidden,
+                "intermediate_size": hidden * 2,
+                "num_hidden_layers": layers,
                 "num_attention_heads": 2,
                 "image_size": image_size,
                 "patch_size": patch,
-                "projection_dim": 32,
+                "projection_dim": hidden,
             },
-            "projection_dim": 32,
+            "projection_dim": hidden,
             "image_token_index": tokenizer.convert_tokens_to_ids("<image>"),
             "vocab_size": len(tokenizer),
         },
-        embedding_dim=16,
+        embedding_dim=embedding_dim,
     )
     ColPaliForRetrieval(config).eval().save_pretrained(directory)
     processor.save_pretrained(directory)
