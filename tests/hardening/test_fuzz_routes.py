@@ -89,6 +89,14 @@ VALID: dict[str, Any] = {
     "POST /tokenize": {"model": "minilm", "prompt": "espresso", "return_token_strs": True},
     "POST /detokenize": {"model": "minilm", "tokens": [101, 7592, 102]},
     "POST /decode": {"model": "minilm", "ids": [[101, 7592], [102]], "skip_special_tokens": False},
+    "POST /pooling": {
+        "model": "minilm",
+        "input": ["espresso", "tea"],
+        "task": "embed",
+        "encoding_format": "base64",
+        "embed_dtype": "float16",
+    },
+    "POST /embed_sparse": {"model": "minilm", "inputs": ["espresso"], "truncate": True, "sparse_top_k": 4},
     "POST /v1/score": {
         "model": "tiny-clip",
         "queries": ["a cat"],
@@ -116,8 +124,9 @@ VALID: dict[str, Any] = {
         "mode": "hybrid",
     },
 }
-# Well-formed requests this server refuses all the same (its fuzzed models have no audio tower).
-REFUSED = {"POST /embeddings_audio", "POST /v1/embeddings/audio"}
+# Well-formed requests this server refuses all the same (its fuzzed models have no audio tower, and
+# no learned-sparse output).
+REFUSED = {"POST /embeddings_audio", "POST /v1/embeddings/audio", "POST /embed_sparse"}
 VALID_FORMS: dict[str, tuple[dict[str, str], list[tuple[str, tuple[str, bytes, str]]]]] = {
     "POST /v1/embeddings": ({"model": "tiny-clip"}, [("file", ("a.png", PNG, "image/png"))]),
     "POST /v1/embeddings/image": ({"model": "tiny-clip"}, [("file", ("a.jpg", JPEG, "image/jpeg"))]),

@@ -19,6 +19,7 @@ from omniembed.api.docs import install_docs
 from omniembed.api.errors import install_error_handlers
 from omniembed.api.infinity.router import router as infinity_router
 from omniembed.api.middleware import RequestLifecycleMiddleware
+from omniembed.api.openai.pooling import router as pooling_router
 from omniembed.api.openai.router import router as openai_router
 from omniembed.api.openapi import install_openapi
 from omniembed.api.response_schemas import type_responses
@@ -27,6 +28,7 @@ from omniembed.api.seed.llama_stack import router as llama_stack_router
 from omniembed.api.seed.mes import router as mes_router
 from omniembed.api.seed.samba import router as samba_router
 from omniembed.api.shared_paths import router as shared_router
+from omniembed.api.sparse import router as sparse_router
 from omniembed.api.state import Services
 from omniembed.api.system import router as system_router
 from omniembed.api.tokenize import router as tokenize_router
@@ -86,6 +88,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         collections_router,
         infinity_router,
         tokenize_router,
+        pooling_router,
+        sparse_router,
     )
     for router in routers:
         app.include_router(router)

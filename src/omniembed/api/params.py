@@ -29,9 +29,14 @@ def rename(error: OmniEmbedError, names: Mapping[str, str]) -> None:
 
 
 @contextmanager
-def named_as(names: Mapping[str, str]) -> Iterator[None]:
+def named_as(names: Mapping[str, str], params: Mapping[str, str] | None = None) -> Iterator[None]:
+    """`params`: parameters renamed only where the error points (`param`), not in its message, for a
+    route that chooses with another field what the engine's message names (vLLM's `task` stands for
+    the output kind, and the message still tells what to send elsewhere)."""
     try:
         yield
     except OmniEmbedError as error:
         rename(error, names)
+        if params and error.param is not None and error.param in params:
+            error.param = params[error.param]
         raise

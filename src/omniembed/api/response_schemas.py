@@ -15,6 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel
 
 # float, or int8/uint8/binary/ubinary integers, or base64 text (OpenAI `encoding_format: base64`).
 Vector = list[float] | list[int] | str
+# A late-interaction item: its token vectors (float or quantized rows), or base64 of the whole matrix.
+Matrix = list[list[float]] | list[list[int]] | str
+
+
+class SparseEmbedding(BaseModel):
+    indices: list[int] = Field(description="vocabulary ids, ascending")
+    values: list[float]
+    tokens: list[str] | None = Field(default=None, description="each id's token (return_tokens)")
 
 
 ITEM_TOKENS = "tokens of each input item, in input order (omitted when not counted)"
@@ -41,8 +49,9 @@ class FrameEmbedding(BaseModel):
 class OpenAIEmbedding(BaseModel):
     object: str = "embedding"
     index: int
-    embedding: Vector
+    embedding: Vector | Matrix | SparseEmbedding
     frames: list[FrameEmbedding] | None = None
+    shape: list[int] | None = Field(default=None, description="multi-vector output: [n_tokens, dim]")
 
 
 class OpenAIEmbeddingList(BaseModel):
@@ -97,7 +106,24 @@ class ScoreResponse(BaseModel):
     logits: list[list[float]] | None
     probabilities: list[list[float]] | None
     activation: str | None
+    metric: str = Field(description="cosine, maxsim (late-interaction models) or dot (learned-sparse)")
     usage: ScoreUsage
+
+
+class PoolingData(BaseModel):
+    index: int
+    object: str = "pooling"
+    data: Vector | Matrix
+    shape: list[int] | None = Field(default=None, description="token_embed: [n_tokens, dim]")
+
+
+class PoolingResponse(BaseModel):
+    id: str
+    object: str = "list"
+    created: int
+    model: str
+    data: list[PoolingData]
+    usage: Usage
 
 
 class LabelScore(BaseModel):
@@ -213,6 +239,7 @@ ROUTES: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/v2/embed"): CohereEmbedResponse,
     ("post", "/v1/embed"): CohereEmbedResponse,
     ("post", "/v1/score"): ScoreResponse,
+    ("post", "/pooling"): PoolingResponse,
     ("post", "/v1/classify"): ClassifyResponse,
     ("post", "/v1/embeddings/text"): LlamaStackEmbedding,
     ("post", "/v1/embeddings/image"): LlamaStackEmbedding,

@@ -101,6 +101,19 @@ def encode_vectors(vectors: np.ndarray, embedding_type: str) -> list[Any]:
     return list(quantize(vectors, embedding_type))
 
 
+def encode_matrices(
+    matrices: Sequence[np.ndarray], encoding: str, dtype: str = "float32", endianness: str = "little"
+) -> list[Any]:
+    """Per item a matrix [n_tokens, dim] (multi-vector output): float rows; one base64 string of the
+    whole matrix, row-major (vLLM's token_embed encoding: one string decodes and reshapes by the
+    item's shape); or quantized rows, each token vector quantized (and bit-packed) on its own."""
+    if encoding == "float":
+        return [np.ascontiguousarray(matrix, dtype=np.float32) for matrix in matrices]
+    if encoding == "base64":
+        return [to_base64(np.reshape(matrix, (1, -1)), dtype, endianness)[0] for matrix in matrices]
+    return [quantize(np.asarray(matrix, dtype=np.float32), encoding) for matrix in matrices]
+
+
 def quantize(vectors: np.ndarray, embedding_type: str) -> np.ndarray:
     """Cohere-style quantized outputs of (normalized) float vectors.
 

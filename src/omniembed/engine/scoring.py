@@ -4,6 +4,11 @@ Calibration follows each model: CLIP-style models turn cosines into logits with 
 `logit_scale` and a softmax over candidates; SigLIP adds its `logit_bias` and uses a sigmoid per
 pair. Models without a trained scale (text embedders) report cosines, and classification uses
 `DEFAULT_LOGIT_SCALE` for its softmax.
+
+Late-interaction models score by MaxSim (per query token, its best dot product over the document's
+tokens, summed over the query's tokens) and learned-sparse models by the dot product of their sparse
+vectors: raw scores, as their references compute them, never calibrated (no trained scale applies).
+Queries are embedded as queries and documents as documents unless the request names other types.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ import numpy as np
 
 from omniembed.engine.engine import Engine
 from omniembed.engine.items import AudioInput, EmbedOptions, ImageInput, Item, TextInput, VideoInput
-from omniembed.errors import InvalidInputError, PayloadTooLargeError
-from omniembed.models.base import ModelSpec
+from omniembed.errors import CapabilityError, InvalidInputError, PayloadTooLargeError
+from omniembed.models.base import ModelSpec, SparseVector
 
 DEFAULT_LOGIT_SCALE = 20.0
 IMAGE_TEMPLATES = ("a photo of a {}.",)
@@ -42,6 +47,7 @@ class ScoreResult:
     image_count: int
     query_tokens: list[int] = field(default_factory=list)  # per query item
     document_tokens: list[int] = field(default_factory=list)  # per document item
+    metric: str = "cosine"  # or maxsim (late-interaction models), dot (learned-sparse models)
 
 
 @dataclass
@@ -84,6 +90,46 @@ def calibrate(spec: ModelSpec, similarities: np.ndarray) -> tuple[np.ndarray | N
     if spec.score_activation == "sigmoid":
         return logits, sigmoid(logits)
     return logits, softmax(logits)
+
+
+def maxsim(queries: Sequence[np.ndarray], documents: Sequence[np.ndarray]) -> np.ndarray:
+    """[queries, documents]: the sum over each query's tokens of its best dot product with the
+    document's tokens. All queries' tokens meet each document in one product."""
+    scores = np.zeros((len(queries), len(documents)), dtype=np.float32)
+    stacked = np.concatenate([np.asarray(q, dtype=np.float32) for q in queries])
+    bounds = np.cumsum([0, *(len(q) for q in queries)])
+    for column, document in enumerate(documents):
+        if len(document) == 0 or len(stacked) == 0:
+            continue  # nothing to match: the score stays 0
+        best = (stacked @ np.asarray(document, dtype=np.float32).T).max(axis=1)
+        running = np.concatenate([[0.0], np.cumsum(best, dtype=np.float64)])
+        scores[:, column] = running[bounds[1:]] - running[bounds[:-1]]
+    return scores
+
+
+def sparse_dot(queries: Sequence[SparseVector], documents: Sequence[SparseVector]) -> np.ndarray:
+    """[queries, documents]: dot products over the vocabulary ids both vectors hold."""
+    scores = np.zeros((len(queries), len(documents)), dtype=np.float32)
+    for row, query in enumerate(queries):
+        for column, document in enumerate(documents):
+            _, mine, theirs = np.intersect1d(
+                query.indices, document.indices, assume_unique=True, return_indices=True
+            )
+            scores[row, column] = np.dot(
+                query.values[mine].astype(np.float64), document.values[theirs].astype(np.float64)
+            )
+    return scores
+
+
+def check_one_vector(spec: ModelSpec) -> None:
+    """Zero-shot classification compares one vector per input with label vectors."""
+    if spec.output == "dense" or (spec.output == "multivector" and spec.pooling is not None):
+        return
+    raise CapabilityError(
+        f"Model '{spec.name}' gives {spec.output} output, not one vector per item: zero-shot "
+        "classification does not apply. Score the labels as documents with /v1/score instead.",
+        param="model",
+    )
 
 
 def check_count(count: int, limit: int, param: str) -> None:
@@ -154,6 +200,8 @@ class Scoring:
         spec = self.engine.runner(model).spec
         check_count(len(queries), self.engine.policy.max_items_per_request, "queries")
         check_count(len(documents), self.engine.policy.max_items_per_request, "documents")
+        if spec.output != "dense":
+            return await self._late_score(spec, queries, documents, query_type, document_type)
         left, right = await asyncio.gather(
             self.engine.embed(spec.name, queries, EmbedOptions(normalize=True, input_type=query_type)),
             self.engine.embed(spec.name, documents, EmbedOptions(normalize=True, input_type=document_type)),
@@ -170,6 +218,44 @@ class Scoring:
             image_count=left.image_count + right.image_count,
             query_tokens=left.item_tokens,
             document_tokens=right.item_tokens,
+        )
+
+    async def _late_score(
+        self,
+        spec: ModelSpec,
+        queries: Sequence[Item],
+        documents: Sequence[Item],
+        query_type: str | None,
+        document_type: str | None,
+    ) -> ScoreResult:
+        """MaxSim or sparse dot products: each side embedded for its task, as the reference's
+        encode_query / encode_document would."""
+        kind = spec.output
+        left, right = await asyncio.gather(
+            self.engine.embed(
+                spec.name, queries, EmbedOptions(input_type=query_type or "search_query", output=kind)
+            ),
+            self.engine.embed(
+                spec.name, documents, EmbedOptions(input_type=document_type or "search_document", output=kind)
+            ),
+        )
+        if kind == "multivector":
+            assert left.multivectors is not None and right.multivectors is not None
+            similarities = await asyncio.to_thread(maxsim, left.multivectors, right.multivectors)
+        else:
+            assert left.sparse is not None and right.sparse is not None
+            similarities = await asyncio.to_thread(sparse_dot, left.sparse, right.sparse)
+        return ScoreResult(
+            model=spec.name,
+            similarities=similarities,
+            logits=None,
+            probabilities=None,
+            activation=None,
+            prompt_tokens=left.prompt_tokens + right.prompt_tokens,
+            image_count=left.image_count + right.image_count,
+            query_tokens=left.item_tokens,
+            document_tokens=right.item_tokens,
+            metric="maxsim" if kind == "multivector" else "dot",
         )
 
     async def label_vectors(
@@ -221,6 +307,7 @@ class Scoring:
         multi_label: bool = False,
     ) -> ClassifyResult:
         spec = self.engine.runner(model).spec
+        check_one_vector(spec)
         policy = self.engine.policy
         check_count(len(inputs), policy.max_items_per_request, "inputs")
         check_labels(

@@ -34,11 +34,16 @@ class Tokenized:
 
 
 def text_tokenizer(runner: ModelRunner) -> tuple[Any, int]:
-    """The model's tokenizer (the one its text tower uses) and its context length."""
+    """The model's tokenizer (the one its text tower, or its fused tower's model, uses) and its
+    context length."""
     tower: Any = runner.adapter.text
     while tower is not None and not hasattr(tower, "windows"):
         tower = getattr(tower, "base", None)  # compiled towers keep the torch tower's tokenizer
     tokenizer = getattr(getattr(tower, "windows", None), "tokenizer", None)
+    fused: Any = runner.adapter.fused
+    if tokenizer is None and fused is not None:
+        tower = fused
+        tokenizer = getattr(getattr(fused, "model", None), "tokenizer", None)
     if tokenizer is None or not callable(getattr(tokenizer, "convert_ids_to_tokens", None)):
         raise InvalidInputError(f"Model '{runner.spec.name}' has no text tokenizer to expose.", param="model")
     return tokenizer, int(tower.max_tokens)
@@ -130,5 +135,17 @@ async def detokenize(
         return [
             str(tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)) for ids in sequences
         ]
+
+    return await asyncio.to_thread(run)
+
+
+async def vocabulary_tokens(
+    engine: Engine, model: str | None, indices: Sequence[Sequence[int]]
+) -> list[list[str]]:
+    """The token string of each vocabulary id (a learned-sparse vector's indices)."""
+    tokenizer, _ = text_tokenizer(engine.runner(model))
+
+    def run() -> list[list[str]]:
+        return [[str(t) for t in tokenizer.convert_ids_to_tokens([int(i) for i in ids])] for ids in indices]
 
     return await asyncio.to_thread(run)

@@ -15,9 +15,12 @@ from omniembed.api.fields import MAX_TOKENS, Dimensions, Name, Text
 # any text): its length is checked once its kind is known (api/inputs.py, text_item).
 InputItem = str | int | ContentPart | list[ContentPart | int]
 EncodingFormat = Literal["float", "base64", "int8", "uint8", "binary", "ubinary"]
+TOP_K_LIMIT = 2**31 - 1
 
 
-class EmbeddingRequest(BaseModel):
+class EmbedFields(BaseModel):
+    """What `/v1/embeddings` and vLLM's `/pooling` share: the inputs and vLLM's embedding options."""
+
     # An unknown field is a 400 naming it (as OpenAI answers), never silently ignored.
     model_config = ConfigDict(extra="forbid")
 
@@ -81,4 +84,25 @@ class EmbeddingRequest(BaseModel):
     mm_processor_kwargs: dict[str, Any] | None = Field(default=None, description="vLLM: not supported")
     priority: int | None = Field(
         default=None, ge=-(2**63), le=2**63 - 1, description="vLLM: accepted, unused"
+    )
+
+
+class EmbeddingRequest(EmbedFields):
+    # Extensions for models with other outputs than one vector per item.
+    return_multivector: bool | None = Field(
+        default=None,
+        description="Jina: each embedding is the item's matrix of token (or patch) vectors, with its "
+        "`shape` [n_tokens, dim] (late-interaction models)",
+    )
+    output: Literal["dense", "multivector", "sparse"] | None = Field(
+        default=None,
+        description="dense (one vector), multivector (= return_multivector) or sparse "
+        "(`{indices, values}` per item: learned-sparse models)",
+    )
+    sparse_top_k: int | None = Field(
+        default=None, le=TOP_K_LIMIT, description="sparse: keep the k largest weights of each item"
+    )
+    sparse_min_weight: float | None = Field(default=None, description="sparse: drop the weights below this")
+    return_tokens: bool = Field(
+        default=False, description="sparse: also `tokens`, each index decoded by the model's tokenizer"
     )

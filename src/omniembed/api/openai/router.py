@@ -28,6 +28,6 @@ async def create_embeddings(request: Request) -> ORJSONResponse:
         options = {key: value for key, value in upload.options.items() if key not in VIDEO_FIELDS}
         body = validate({**options, "input": "multipart"}, EmbeddingRequest)
         result = await svc.engine.embed(body.model, upload.items, serving.to_options(body))
-        return ORJSONResponse(serving.to_response(result, body))
+        return ORJSONResponse(await serving.respond(result, body, svc.engine))
     body = await read_json(request, EmbeddingRequest, strict_content_type=False)
     return ORJSONResponse(await serving.create_embeddings(body, svc.engine, svc.settings))

@@ -40,6 +40,7 @@ async def score(body: ScoreRequest, scoring: Scoring, settings: Settings) -> dic
         "logits": result.logits,
         "probabilities": result.probabilities,
         "activation": result.activation,
+        "metric": result.metric,
         "usage": token_usage(
             result.prompt_tokens,
             query_tokens=_per_item(result.query_tokens),
