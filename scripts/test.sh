@@ -11,6 +11,8 @@ ldconfig -p | grep -q 'libGL.so.1' || missing+=(libgl1)
 ldconfig -p | grep -q 'libglib-2.0.so.0' || missing+=(libglib2.0-0)
 # espeak-ng synthesizes the real speech the audio decoding and CLAP tests embed.
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+# Ray's tests run it inside a private network namespace, where `ip` brings loopback up.
+command -v ip >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
@@ -26,7 +28,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 python -m pip install -q --upgrade pip
 # torch and torchvision are pinned as a pair (torchvision's ops are built against one torch); both
 # come from wheels on this machine's disk. They are the standard builds and run on a CPU-only host.
-python -m pip install -q "torch==2.14.1" "torchvision==0.29.1" -e ".[dev,onnx,openvino,retrieval,open_clip]"
+python -m pip install -q "torch==2.14.1" "torchvision==0.29.1" -e ".[dev,onnx,openvino,retrieval,open_clip,ray]"
 # langchain-cohere (CohereEmbeddings in the compatibility suite) declares cohere<6, which would put
 # the cohere SDK two majors back under every SDK test. It runs on cohere 7 (the suite shows it), so
 # it comes without its declared dependencies; langchain-core arrives with langchain-openai.

@@ -58,11 +58,15 @@ def chunk_words(text: str, size: int, overlap: int) -> list[str]:
     return chunks
 
 
-def pdf_text(path: Path) -> str:
+def pdf_text(path: Path | bytes) -> str:
+    """The text layer of a PDF file, or of its bytes (read from an object store by `omniembed.ray`)."""
+    import io
+
     from pypdf import PdfReader
 
+    source = str(path) if isinstance(path, Path) else io.BytesIO(path)
     try:
-        return "\n".join(page.extract_text() or "" for page in PdfReader(str(path)).pages)
+        return "\n".join(page.extract_text() or "" for page in PdfReader(source).pages)
     except Exception as error:  # pypdf's errors for damaged or encrypted files
         raise MediaDecodeError(f"Cannot read the PDF's text: {error}") from error
 
