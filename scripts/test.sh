@@ -11,7 +11,9 @@ ldconfig -p | grep -q 'libGL.so.1' || missing+=(libgl1)
 ldconfig -p | grep -q 'libglib-2.0.so.0' || missing+=(libglib2.0-0)
 # espeak-ng synthesizes the real speech the audio decoding and CLAP tests embed.
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
-# Ray's tests run it inside a private network namespace, where `ip` brings loopback up.
+# The web console's end-to-end tests drive Debian's Chromium (Playwright cannot download a browser
+# here) inside a private network namespace that `ip` brings loopback up in.
+command -v chromium >/dev/null || missing+=(chromium)
 command -v ip >/dev/null || missing+=(iproute2)
 if [ ${#missing[@]} -gt 0 ]; then
   sudo_cmd=""
@@ -33,6 +35,10 @@ python -m pip install -q "torch==2.14.1" "torchvision==0.29.1" -e ".[dev,onnx,op
 # the cohere SDK two majors back under every SDK test. It runs on cohere 7 (the suite shows it), so
 # it comes without its declared dependencies; langchain-core arrives with langchain-openai.
 python -m pip install -q --no-deps "langchain-cohere>=0.6"
+# LlamaIndex's CohereRerank (tests/api/test_rerank_clients.py) declares cohere<7, so pip would take
+# cohere back to 6.1 and pydantic down a minor; its code runs on cohere 7 (that test shows it), and
+# llama-index-core and tenacity arrive with llama-index-embeddings-openai.
+python -m pip install -q --no-deps "llama-index-postprocessor-cohere-rerank>=0.10"
 
 ruff check src tests benchmarks
 ruff format --check src tests benchmarks

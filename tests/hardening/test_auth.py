@@ -78,6 +78,9 @@ SAMPLES: dict[tuple[str, str], tuple[str, dict]] = {
     ("GET", "/docs/oauth2-redirect"): ("/docs/oauth2-redirect", {}),
     ("GET", "/redoc"): ("/redoc", {}),
     ("GET", "/docs/assets/{name}"): ("/docs/assets/swagger-ui.css", {}),
+    # The web console's static files: open, like /health (the page asks for the key itself).
+    ("GET", "/"): ("/", {}),
+    ("GET", "/console/{name}"): ("/console/app.js", {}),
 }
 # Starlette adds HEAD to the GET routes it builds itself (docs, schema).
 SAMPLES |= {("HEAD", path): sample for (method, path), sample in list(SAMPLES.items()) if method == "GET"}
@@ -117,7 +120,7 @@ async def test_every_route_needs_the_key_except_health(secured):
         path, options = SAMPLES[(method, template)]
         refused = await http.request(method, path, **options)
         allowed = await http.request(method, path, headers={"Authorization": f"Bearer {KEY}"}, **options)
-        if template == "/health":
+        if template in ("/health", "/", "/console/{name}"):
             assert refused.status_code == 200
             continue
         assert refused.status_code == 401, (method, path)

@@ -34,7 +34,7 @@ class Server:
 
 @contextlib.contextmanager
 def running_server(
-    args: list[str], *, env: dict[str, str] | None = None, timeout: float = 180
+    args: list[str], *, env: dict[str, str] | None = None, timeout: float = 180, api_key: str | None = None
 ) -> Iterator[Server]:
     port = free_port()
     log = Path(tempfile.mkstemp(prefix="omniembed-server-", suffix=".log")[1])
@@ -50,7 +50,7 @@ def running_server(
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=environment)
     server = Server(f"http://127.0.0.1:{port}", process, log)
     try:
-        _wait_ready(server, timeout)
+        _wait_ready(server, timeout, api_key)
         yield server
     finally:
         if process.poll() is None:
@@ -62,13 +62,14 @@ def running_server(
                 process.wait(timeout=10)
 
 
-def _wait_ready(server: Server, timeout: float) -> None:
+def _wait_ready(server: Server, timeout: float, api_key: str | None = None) -> None:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise RuntimeError(f"server exited with {server.process.returncode}:\n{server.output()[-4000:]}")
         with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{server.url}/ready", timeout=2).status_code == 200:
+            if httpx.get(f"{server.url}/ready", headers=headers, timeout=2).status_code == 200:
                 return
         time.sleep(0.2)
     raise TimeoutError(f"server not ready after {timeout}s:\n{server.output()[-4000:]}")

@@ -14,6 +14,8 @@ from omniembed.api.audio import router as audio_router
 from omniembed.api.auth import ApiKeyMiddleware, load_keys
 from omniembed.api.cohere.router import router as cohere_router
 from omniembed.api.collections.router import router as collections_router
+from omniembed.api.collections.thumbnails import router as thumbnails_router
+from omniembed.api.console import install_console
 from omniembed.api.direct import DirectRoutes
 from omniembed.api.docs import install_docs
 from omniembed.api.errors import install_error_handlers
@@ -22,6 +24,8 @@ from omniembed.api.middleware import RequestLifecycleMiddleware
 from omniembed.api.openai.pooling import router as pooling_router
 from omniembed.api.openai.router import router as openai_router
 from omniembed.api.openapi import install_openapi
+from omniembed.api.rerank.router import cohere_router as cohere_rerank_router
+from omniembed.api.rerank.router import router as rerank_router
 from omniembed.api.response_schemas import type_responses
 from omniembed.api.scoring.router import router as scoring_router
 from omniembed.api.seed.llama_stack import router as llama_stack_router
@@ -93,14 +97,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     for router in routers:
         app.include_router(router)
+    # Reranking: Cohere's /v2/rerank and /v1/rerank, and TEI's and Jina's/vLLM's /rerank.
+    app.include_router(cohere_rerank_router)
+    app.include_router(rerank_router)
+    app.include_router(thumbnails_router)
     install_openapi(app)
     type_responses(app)
     install_docs(app)
+    install_console(app)  # the web console at / (static files inside the package)
     # Innermost: authenticated and counted like every other request, then served without FastAPI.
     direct = [route for router in (openai_router, cohere_router) for route in router.routes]
     app.add_middleware(DirectRoutes, routes=direct, handlers=app.exception_handlers)
     # Middleware answers some requests before routing, in the error shape of the path's dialect.
-    cohere_paths = frozenset(route.path for route in cohere_router.routes if hasattr(route, "path"))
+    cohere_routes = [*cohere_router.routes, *cohere_rerank_router.routes]
+    cohere_paths = frozenset(route.path for route in cohere_routes if hasattr(route, "path"))
     keys = load_keys(settings.api_keys, settings.api_key_file)
     if keys:
         app.add_middleware(ApiKeyMiddleware, keys=keys, cohere_paths=cohere_paths)

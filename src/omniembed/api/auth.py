@@ -1,5 +1,7 @@
-"""API keys: every request except GET/HEAD of the liveness probe `/health` needs one when keys
-are configured (any other method on `/health` is refused with 401 like every protected route).
+"""API keys: every request except GET/HEAD of the liveness probe `/health` and of the web console's
+static files (`/`, `/console/...`; the page asks the user for a key and sends it on each API call)
+needs one when keys are configured (any other method on these is refused with 401 like every
+protected route).
 
 Keys are kept only as SHA-256 digests and every presented key is compared with all of them using
 `hmac.compare_digest`, with no early exit, so timing reveals neither which key nor how much matched.
@@ -17,10 +19,15 @@ from pathlib import Path
 import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from omniembed.api.console import is_console_path
 from omniembed.api.errors import error_body
 
 OPEN_PATHS = frozenset({"/health"})
 OPEN_METHODS = frozenset({"GET", "HEAD"})
+
+
+def is_open(path: str) -> bool:
+    return path in OPEN_PATHS or is_console_path(path)
 
 
 def load_keys(keys: Iterable[str], key_file: Path | None) -> list[str]:
@@ -58,7 +65,7 @@ class ApiKeyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or (scope.get("path") in OPEN_PATHS and scope.get("method") in OPEN_METHODS)
+            or (is_open(scope.get("path", "")) and scope.get("method") in OPEN_METHODS)
             or self.authorized(_presented_key(scope))
         ):
             await self.app(scope, receive, send)

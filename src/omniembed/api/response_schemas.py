@@ -222,6 +222,7 @@ class SearchHit(BaseModel):
     modality: str
     metadata: dict[str, Any]
     text: str | None = None
+    rerank_score: float | None = Field(default=None, description="the reranker's score (search with rerank)")
 
 
 class SearchResponse(BaseModel):

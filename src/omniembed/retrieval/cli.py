@@ -42,6 +42,15 @@ def add_commands(commands: Any) -> None:
     search.add_argument("--mode", choices=["dense", "keyword", "hybrid"], default="hybrid")
     search.add_argument("--exact", action="store_true", help="exhaustive search (MaxSim over everything)")
     search.add_argument("--candidates", type=int, help="first-stage hits MaxSim re-scores")
+    search.add_argument(
+        "--rerank",
+        metavar="MODEL",
+        help="rerank the hits' text with this reranker (a cross-encoder), loaded next to the "
+        "collection's model; --top-k hits are kept",
+    )
+    search.add_argument(
+        "--rerank-candidates", type=int, help="first-stage hits the reranker reads (default max(top-k, 50))"
+    )
     _sparse_flag(search)
     _store_flags(search)
 
@@ -158,6 +167,7 @@ def run_search(args: argparse.Namespace) -> int:
     from omniembed.embedder import Embedder
     from omniembed.media.payload import MediaReference
     from omniembed.retrieval import open_store
+    from omniembed.retrieval.rerank import RerankStage, serve_reranker
     from omniembed.retrieval.service import CollectionService
 
     logging.basicConfig(level=logging.WARNING)
@@ -170,6 +180,10 @@ def run_search(args: argparse.Namespace) -> int:
     audio = MediaReference(data=args.audio.read_bytes()) if args.audio else None
     with Embedder(model, settings=settings) as embedder:
         _serve_sparse(embedder, settings, args.sparse or config.sparse)
+        rerank = None
+        if args.rerank:
+            served = serve_reranker(embedder, args.rerank)
+            rerank = RerankStage(served, top_n=args.top_k, candidates=args.rerank_candidates)
         service = CollectionService(embedder.engine, open_store(settings))
         try:
             hits = embedder.run(
@@ -182,6 +196,7 @@ def run_search(args: argparse.Namespace) -> int:
                     mode=args.mode,
                     exact=args.exact,
                     candidates=args.candidates,
+                    rerank=rerank,
                 )
             )
         finally:
@@ -189,5 +204,6 @@ def run_search(args: argparse.Namespace) -> int:
     print(f"{'#':>3}  {'score':>8}  {'modality':8}  {'id':40}  text")
     for rank, hit in enumerate(hits, 1):
         snippet = " ".join((hit.text or "").split())[:70]
-        print(f"{rank:>3}  {hit.score:8.4f}  {hit.modality:8}  {hit.id[:40]:40}  {snippet}")
+        score = hit.rerank_score if hit.rerank_score is not None else hit.score  # what ordered it
+        print(f"{rank:>3}  {score:8.4f}  {hit.modality:8}  {hit.id[:40]:40}  {snippet}")
     return 0

@@ -11,6 +11,7 @@ photos.search(text="a photo of a cat", top_k=3)
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -22,6 +23,7 @@ from omniembed.embedder import Embedder
 from omniembed.errors import InvalidInputError
 from omniembed.media.payload import MediaReference
 from omniembed.retrieval import open_store
+from omniembed.retrieval.rerank import RerankStage, rerank_stage, serve_reranker
 from omniembed.retrieval.schema import CollectionConfig, Hit, ItemModality, SearchMode
 from omniembed.retrieval.service import CollectionItem, CollectionService
 
@@ -116,7 +118,13 @@ class Collection:
         audio: bytes | str | Path | None = None,
         exact: bool = False,
         candidates: int | None = None,
+        rerank: RerankStage | Mapping[str, Any] | str | None = None,
     ) -> list[Hit]:
+        """`rerank`: a reranker (a model name, or `{"model", "top_n", "candidates"}`) reads the first
+        hits' text again; one the embedder does not serve yet is loaded next to its model."""
+        stage = rerank_stage(rerank)
+        if stage is not None:
+            stage = dataclasses.replace(stage, model=serve_reranker(self.embedder, stage.model))
         query_image = _media(image) if image is not None else None
         query_audio = _media(audio) if audio is not None else None
         return self.embedder.run(
@@ -131,6 +139,7 @@ class Collection:
                 audio=query_audio,
                 exact=exact,
                 candidates=candidates,
+                rerank=stage,
             )
         )
 

@@ -71,12 +71,16 @@ class Hit:
     modality: str
     metadata: dict[str, Any]
     text: str | None = None
+    rerank_score: float | None = None  # set by a rerank stage (retrieval/rerank.py)
 
     def public(self) -> dict[str, Any]:
-        return {
+        found = {
             "id": self.id,
             "score": self.score,
             "modality": self.modality,
             "metadata": self.metadata,
             "text": self.text,
         }
+        if self.rerank_score is not None:
+            found["rerank_score"] = self.rerank_score
+        return found

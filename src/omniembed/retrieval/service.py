@@ -28,8 +28,9 @@ from omniembed.errors import CapabilityError, InvalidInputError, NotFoundError
 from omniembed.media.fetch import fetch_media
 from omniembed.media.images import ImageLimits, decode_cost, decode_image
 from omniembed.media.payload import MediaReference
-from omniembed.retrieval import ocr
+from omniembed.retrieval import ocr, thumbnails
 from omniembed.retrieval import payload as checks
+from omniembed.retrieval.rerank import RerankStage, rerank_hits, rerank_stage
 from omniembed.retrieval.schema import (
     CollectionConfig,
     Hit,
@@ -165,6 +166,7 @@ class CollectionService:
         items = [await self._with_bytes(item) for item in items]
         embedded = await embed_items(self.engine, config, [_neutral(item) for item in items])
         ocr_texts = await self._ocr(config, items)
+        previews = await thumbnails.for_items(self.engine, items)
         searchable = [item.text or ocr_texts.get(index) or "" for index, item in enumerate(items)]
         sparse = await sparse_documents(self.engine, config, searchable)
         points = []
@@ -179,6 +181,8 @@ class CollectionService:
                 payload["text"] = item.text
             if index in ocr_texts:
                 payload["ocr_text"] = ocr_texts[index]
+            if index in previews:
+                payload[thumbnails.PAYLOAD_KEY] = previews[index]
             multivector = embedded.multivectors[index] if embedded.multivectors is not None else None
             points.append(
                 StoredPoint(
@@ -225,18 +229,23 @@ class CollectionService:
         audio: MediaReference | None = None,
         exact: bool = False,
         candidates: int | None = None,
+        rerank: RerankStage | None = None,
     ) -> list[Hit]:
         """`exact`: exhaustive search (MaxSim over every item in a multi-vector collection);
-        `candidates`: first-stage hits MaxSim re-scores (default 10 x top_k)."""
+        `candidates`: first-stage hits MaxSim re-scores (default 10 x top_k); `rerank`: a served
+        reranker reads the first `rerank.candidates` hits again (retrieval/rerank.py)."""
         config = self._config(name)
         text = checks.text(text, "query.text") if text is not None else None
         wanted = checks.filter_conditions(filter)
         _check_search(top_k, mode, modalities)
         checks.candidates(candidates)
+        rerank = rerank_stage(rerank)
         if not text and image is None and audio is None:
             raise InvalidInputError("Give a query text, image or audio (or several).", param="query")
         if mode == "keyword" and not text:
             raise InvalidInputError("Keyword search needs a query text.", param="mode")
+        if rerank is not None and not text:
+            raise InvalidInputError("Reranking reads the query text; give one.", param="rerank")
         vectors = QueryVectors(dense=None)
         if mode != "keyword":
             parts: list[Part] = [TextInput(text)] if text else []
@@ -244,6 +253,9 @@ class CollectionService:
             parts += [AudioInput(reference=audio)] if audio else []
             query_item: Item = parts[0] if len(parts) == 1 else InterleavedInput(tuple(parts))
             vectors = await embed_query(self.engine, config, query_item)
+        kept = top_k
+        if rerank is not None:
+            top_k, kept = rerank.first_stage(top_k, self.engine.policy.max_items_per_request)
         query = StoreQuery(
             dense=vectors.dense,
             sparse=await sparse_query(self.engine, config, text or "") if mode != "dense" else None,
@@ -255,7 +267,8 @@ class CollectionService:
             multivector=vectors.multivector,
             candidates=candidates,
         )
-        return await asyncio.to_thread(self.store.search, name, query)
+        hits = await asyncio.to_thread(self.store.search, name, query)
+        return await rerank_hits(self.engine, text, hits, rerank, kept) if rerank is not None else hits
 
 
 def _checked(item: CollectionItem, param: str) -> CollectionItem:

@@ -61,6 +61,20 @@ class QueryBody(BaseModel):
     audio: str | None = Field(default=None, description="base64, data URI or http(s) URL")
 
 
+class RerankBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    model: str = Field(min_length=1, max_length=256, description="a served reranker")
+    top_n: int | None = Field(
+        default=None, ge=1, le=limits.MAX_TOP_K, description="hits kept (default top_k)"
+    )
+    candidates: int | None = Field(
+        default=None,
+        ge=1,
+        le=limits.MAX_TOP_K,
+        description="first-stage hits reranked (default max(top_n, 50))",
+    )
+
+
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     query: QueryBody = Field(description='`{"text", "image", "audio"}`, or a bare string for a text query')
@@ -80,6 +94,10 @@ class SearchRequest(BaseModel):
         ge=1,
         le=limits.MAX_CANDIDATES,
         description="multi-vector collections: first-stage hits MaxSim re-scores (default 10 x top_k)",
+    )
+    rerank: RerankBody | None = Field(
+        default=None,
+        description="read the first `candidates` hits' text again with a served reranker; keep `top_n`",
     )
 
     @field_validator("query", mode="before")

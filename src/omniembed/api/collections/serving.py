@@ -7,6 +7,7 @@ from typing import Any
 from omniembed.api.collections.protocol import AddItemsRequest, ItemBody, SearchRequest
 from omniembed.api.inputs import check_count, text_item
 from omniembed.media.payload import MediaReference, parse_media_reference
+from omniembed.retrieval.rerank import RerankStage
 from omniembed.retrieval.schema import CollectionConfig, ItemModality
 from omniembed.retrieval.service import CollectionItem, CollectionService
 from omniembed.settings import Settings
@@ -56,5 +57,6 @@ async def search(service: CollectionService, name: str, body: SearchRequest) -> 
         modalities=tuple(body.modality),
         exact=body.exact,
         candidates=body.candidates,
+        rerank=RerankStage(**body.rerank.model_dump()) if body.rerank else None,
     )
     return {"object": "search", "mode": body.mode, "hits": [hit.public() for hit in hits]}

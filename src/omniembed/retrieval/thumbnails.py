@@ -1,0 +1,73 @@
+"""Small JPEG previews of image items, so a client (the web console) can show results as pictures.
+
+A thumbnail is kept in its item's payload (base64, key `thumbnail`) rather than in a sidecar: it
+is then replaced, deleted and dropped with its item, on either store, with nothing to keep in step.
+Bounds: the longest side at most THUMBNAIL_SIDE pixels and at most MAX_THUMBNAIL_BYTES as JPEG (the
+quality steps down until it fits; a picture that fits at no step gets no thumbnail). Search hits
+never carry it, so results stay small; `GET /v1/collections/{name}/items/{id}/thumbnail` serves it.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from typing import TYPE_CHECKING
+
+import pybase64
+from PIL import Image
+
+from omniembed.errors import NotFoundError
+from omniembed.media.images import ImageLimits, decode_cost, decode_image
+
+if TYPE_CHECKING:
+    from omniembed.engine.engine import Engine
+    from omniembed.retrieval.service import CollectionItem, CollectionService
+
+THUMBNAIL_SIDE = 256
+MAX_THUMBNAIL_BYTES = 30_000
+PAYLOAD_KEY = "thumbnail"
+_QUALITIES = (82, 70, 55, 40)
+
+
+def render(image: Image.Image) -> bytes | None:
+    """`image` as a bounded JPEG, or None when even the lowest quality is over the byte bound."""
+    small = image.convert("RGB")
+    small.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    for quality in _QUALITIES:
+        buffer = io.BytesIO()
+        small.save(buffer, format="JPEG", quality=quality, optimize=True)
+        if buffer.tell() <= MAX_THUMBNAIL_BYTES:
+            return buffer.getvalue()
+    return None
+
+
+def _encoded(data: bytes, limits: ImageLimits) -> str | None:
+    # JPEG draft mode decodes at a fraction of full size: the preview needs no more.
+    jpeg = render(decode_image(data, limits, draft=(THUMBNAIL_SIDE, THUMBNAIL_SIDE)))
+    return pybase64.b64encode(jpeg).decode("ascii") if jpeg is not None else None
+
+
+async def for_items(engine: Engine, items: list[CollectionItem]) -> dict[int, str]:
+    """Base64 thumbnails of the image items with bytes, by index (decoded off the event loop and
+    within the engine's decode-memory budget, like the images it embeds)."""
+    limits, budget = engine.policy.image_limits, engine.decode_budget
+    found: dict[int, str] = {}
+    for index, item in enumerate(items):
+        if item.modality != "image" or item.media is None or item.media.data is None:
+            continue
+        data = item.media.data
+        cost = decode_cost(data, limits, (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        encoded = await budget.run(engine.pool, cost, functools.partial(_encoded, data, limits))
+        if encoded is not None:
+            found[index] = encoded
+    return found
+
+
+async def read(service: CollectionService, name: str, item_id: str) -> bytes:
+    """The JPEG thumbnail of one item; NotFoundError when the item or its thumbnail is missing."""
+    points = await service.retrieve(name, [item_id])
+    encoded = points[0].payload.get(PAYLOAD_KEY) if points else None
+    if not isinstance(encoded, str):
+        what = "no thumbnail (only image items have one)" if points else "no such item"
+        raise NotFoundError(f"Item '{item_id}' of collection '{name}' has {what}.", param="item_id")
+    return pybase64.b64decode(encoded)
