@@ -121,3 +121,36 @@ async def test_late_interaction_reranks_by_maxsim(tmp_path):
     expected = [maxsim(query.multivectors[0], doc) for doc in docs.multivectors]
     np.testing.assert_allclose(result.scores, expected, atol=1e-5)
     await engine.close()
+
+
+async def test_multimodal_reranker_scores_image_documents(tmp_path):
+    """A VLM reranker (LogitScore over a generative Qwen3-VL) scores text and image documents as
+    `CrossEncoder.predict` does; pairs of both kinds share the model's batches."""
+    import io
+
+    from PIL import Image
+    from sentence_transformers import CrossEncoder
+    from skimage import data
+
+    from omniembed.engine.items import ImageInput
+    from omniembed.media.payload import MediaReference
+    from tests.support.tiny_cross_encoder import build_tiny_vl_reranker
+
+    source = build_tiny_vl_reranker(tmp_path / "vl-reranker")
+    reference = CrossEncoder(str(source), device="cpu")
+    photo = Image.fromarray(data.chelsea())
+    png = io.BytesIO()
+    photo.save(png, format="PNG")
+    engine = await served(source)
+    spec = engine.runner("rr").spec
+    assert spec.output == "score" and "image" in spec.modalities
+    documents = [
+        TextInput("a cat on a sofa"),
+        ImageInput(reference=MediaReference(data=png.getvalue())),
+        TextInput("coffee"),
+    ]
+    result = await Reranker(engine).rerank("rr", TextInput("a cat"), documents)
+    expected = reference.predict([("a cat", "a cat on a sofa"), ("a cat", photo), ("a cat", "coffee")])
+    np.testing.assert_allclose(result.scores, expected, atol=1e-4)
+    assert result.order == sorted(range(3), key=lambda i: -float(expected[i]))
+    await engine.close()

@@ -38,3 +38,30 @@ def build_tiny_cross_encoder(directory: Path, *, seed: int = 0) -> Path:
     bare = build_tiny_reranker(directory.with_name(directory.name + "-bare"), seed=seed)
     CrossEncoder(str(bare), device="cpu").save(str(directory))
     return directory
+
+
+def build_tiny_vl_reranker(directory: Path, *, seed: int = 1) -> Path:
+    """A multimodal reranker as Qwen3-VL-Reranker and jina-reranker-m0 are published for
+    sentence-transformers: a generative VLM (tiny random Qwen3-VL) read through its chat template,
+    scored by `LogitScore` (the "yes" logit minus the "no" logit at the last position)."""
+    from sentence_transformers import CrossEncoder
+    from sentence_transformers.base.modules import Transformer
+    from sentence_transformers.cross_encoder.modules import LogitScore
+    from transformers import AutoConfig, AutoProcessor, Qwen3VLForConditionalGeneration
+
+    from tests.support.tiny_qwen3_vl import build_tiny_qwen3_vl
+
+    embedder = build_tiny_qwen3_vl(directory.with_name(directory.name + "-embedder"))
+    bare = embedder.with_name(embedder.name + "-bare")
+    generator = directory.with_name(directory.name + "-generator")
+    torch.manual_seed(seed)
+    Qwen3VLForConditionalGeneration(AutoConfig.from_pretrained(bare)).eval().save_pretrained(generator)
+    processor = AutoProcessor.from_pretrained(bare)
+    processor.save_pretrained(generator)
+    tokenizer = processor.tokenizer
+    yes, no = (tokenizer(word, add_special_tokens=False)["input_ids"][0] for word in ("yes", "no"))
+    transformer = Transformer(
+        str(generator), transformer_task="any-to-any", processor_kwargs={"padding_side": "left"}
+    )
+    CrossEncoder(modules=[transformer, LogitScore(true_token_id=yes, false_token_id=no)]).save(str(directory))
+    return directory
