@@ -87,7 +87,7 @@ def load(request: LoadRequest) -> Adapter:
         name=request.name,
         family="cross_encoder",
         source=request.source,
-        modalities=tuple(kind for kind in ("text", "image", "video", "audio") if kind in tower.accepts),
+        modalities=tower.modalities,
         dimension=1,
         max_text_tokens=tower.max_tokens,
         normalize=False,

@@ -133,7 +133,7 @@ def _multimodal_adapter(request: LoadRequest, model: Any, *, family: str, device
         name=request.name,
         family=family,
         source=request.source,
-        modalities=tuple(kind for kind in ("text", "image", "video", "audio") if kind in tower.accepts),
+        modalities=tower.modalities,
         dimension=dimension,
         max_text_tokens=tower.max_tokens,
         normalize=True,

@@ -37,6 +37,7 @@ from omniembed.models.base import (
 from omniembed.models.torch_towers import to_numpy
 
 SEQUENCE_PAD_KEYS = ("input_ids",)  # padded with the tokenizer's pad id; other sequence tensors with 0
+PART_KINDS: tuple[PartKind, ...] = ("text", "image", "video", "audio")
 PER_SAMPLE_KEYS = ("num_images_per_sample", "num_videos_per_sample")
 
 
@@ -167,11 +168,16 @@ class SentenceFusedTower(FusedTower):
         self.dimension = dimension  # a truncate_dim applied to what forward returns
         modalities = set(model.modalities)
         self.native = "message" in modalities
-        self.accepts = frozenset(kind for kind in ("text", "image", "video", "audio") if kind in modalities)
+        self.accepts = frozenset(kind for kind in PART_KINDS if kind in modalities)
         tokenizer = model.tokenizer
         self.max_tokens = context_length(model)
         self.pad_id = int(getattr(tokenizer, "pad_token_id", None) or 0)
         self.pad_left = getattr(tokenizer, "padding_side", "right") == "left"
+
+    @property
+    def modalities(self) -> tuple[PartKind, ...]:
+        """The part kinds the model reads, in the order ModelSpec lists them."""
+        return tuple(kind for kind in PART_KINDS if kind in self.accepts)
 
     def model_input(self, parts: Sequence[ModelPart] | Sequence[Turn]) -> Any:
         if parts and isinstance(parts[0], Turn):

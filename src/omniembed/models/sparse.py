@@ -66,7 +66,7 @@ def load(request: LoadRequest) -> Adapter:
         name=request.name,
         family="sparse_encoder",
         source=request.source,
-        modalities=tuple(kind for kind in ("text", "image", "video", "audio") if kind in tower.accepts),
+        modalities=tower.modalities,
         dimension=dimension,
         max_text_tokens=tower.max_tokens,
         normalize=False,  # SPLADE weights are compared by dot product, as they are
