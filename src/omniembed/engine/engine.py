@@ -138,7 +138,7 @@ class Engine:
         parts = _parts(items)
         for index, part in parts:
             if isinstance(part, TextInput):
-                self._check_text(part.text, index)
+                self.check_text(part.text, index)
         if runner.adapter.fused is not None:
             return await self._embed_fused(runner, items, parts, options, prompt)
         for _, part in parts:
@@ -197,7 +197,7 @@ class Engine:
     def _finalize(vectors: np.ndarray, spec: ModelSpec, options: EmbedOptions) -> np.ndarray:
         return finalize(vectors, spec, normalize=options.normalize, dimensions=options.dimensions)
 
-    def _check_text(self, text: str, index: int) -> None:
+    def check_text(self, text: str, index: int) -> None:
         """Every caller's texts meet the limit before any tokenizing: the HTTP schemas check it too,
         but the Python API, collections and label prompts come here directly."""
         limit = self.policy.max_text_chars

@@ -20,6 +20,7 @@ from omniembed.engine.engine import Engine
 from omniembed.engine.fused import FusedItems
 from omniembed.engine.items import EmbedOptions, Part, TextInput
 from omniembed.engine.runner import awaited
+from omniembed.engine.scoring import maxsim
 from omniembed.errors import CapabilityError, InvalidInputError, PayloadTooLargeError
 
 
@@ -36,11 +37,6 @@ class RerankResult:
         return sum(self.document_tokens)
 
 
-def maxsim(query: np.ndarray, document: np.ndarray) -> float:
-    """ColBERT's late interaction: per query token the best-matching document token, summed."""
-    return float((query @ document.T).max(axis=1).sum())
-
-
 def ranking(scores: np.ndarray) -> list[int]:
     return sorted(range(len(scores)), key=lambda index: -float(scores[index]))  # stable: ties keep order
 
@@ -49,7 +45,7 @@ class Reranker:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def check(self, documents: Sequence[Part], top_n: int | None, max_tokens_per_doc: int | None) -> None:
+    def check(self, documents: Sequence[Part], max_tokens_per_doc: int | None) -> None:
         policy = self.engine.policy
         if not documents:
             raise InvalidInputError("Send at least one document.", param="documents")
@@ -58,8 +54,6 @@ class Reranker:
                 f"{len(documents)} documents in one request; the limit is {policy.max_items_per_request}.",
                 param="documents",
             )
-        if top_n is not None and top_n < 1:
-            raise InvalidInputError("'top_n' must be at least 1.", param="top_n")
         if max_tokens_per_doc is not None and max_tokens_per_doc < 1:
             raise InvalidInputError("'max_tokens_per_doc' must be at least 1.", param="max_tokens_per_doc")
 
@@ -74,7 +68,7 @@ class Reranker:
     ) -> RerankResult:
         runner = self.engine.runner(model)
         spec = runner.spec
-        self.check(documents, None, max_tokens_per_doc)
+        self.check(documents, max_tokens_per_doc)
         if spec.output == "multivector":
             return await self._maxsim(spec.name, query, documents, max_tokens_per_doc)
         if spec.output != "score":
@@ -90,7 +84,7 @@ class Reranker:
             documents = [self._cut(tower, part, max_tokens_per_doc) for part in documents]
         for index, part in enumerate(documents):
             if isinstance(part, TextInput):
-                self.engine._check_text(part.text, index)
+                self.engine.check_text(part.text, index)
         with runner.admit(len(documents)):
             query_part = await fused.model_part(query)
             parts = await awaited([fused.model_part(document) for document in documents])
@@ -119,7 +113,5 @@ class Reranker:
             self.engine.embed(model, [query], ask), self.engine.embed(model, list(documents), tell)
         )
         assert left.multivectors is not None and right.multivectors is not None
-        scores = np.asarray(
-            [maxsim(left.multivectors[0], doc) for doc in right.multivectors], dtype=np.float32
-        )
+        scores = maxsim(left.multivectors[:1], right.multivectors)[0]
         return RerankResult(model, scores, ranking(scores), right.item_tokens, raw=True)

@@ -147,14 +147,13 @@ def _usage(ranked: Ranked) -> dict[str, Any]:
     return token_usage(result.prompt_tokens, document_tokens=result.document_tokens)
 
 
-async def cohere_v2(body: CohereRerankRequest, engine: Engine, settings: Settings) -> dict[str, Any]:
-    if body.relevant_spans is not None and body.relevant_spans.mode == "enabled":
-        raise CapabilityError(
-            "relevant_spans mode 'enabled': no reranker here returns relevant spans.",
-            param="relevant_spans.mode",
-        )
+async def _cohere_rerank(
+    body: CohereRerankRequest | RerankV1Request, engine: Engine, settings: Settings
+) -> Ranked:
+    """Both Cohere bodies: documents as strings or objects read through `rank_fields`; too many
+    documents is a 400, as Cohere answers."""
     parts = [_part(d, body.rank_fields, f"documents[{i}]") for i, d in enumerate(body.documents)]
-    ranked = await rerank(
+    return await rerank(
         engine,
         settings,
         body.model,
@@ -164,6 +163,15 @@ async def cohere_v2(body: CohereRerankRequest, engine: Engine, settings: Setting
         max_tokens_per_doc=body.max_tokens_per_doc,
         as_invalid=True,
     )
+
+
+async def cohere_v2(body: CohereRerankRequest, engine: Engine, settings: Settings) -> dict[str, Any]:
+    if body.relevant_spans is not None and body.relevant_spans.mode == "enabled":
+        raise CapabilityError(
+            "relevant_spans mode 'enabled': no reranker here returns relevant spans.",
+            param="relevant_spans.mode",
+        )
+    ranked = await _cohere_rerank(body, engine, settings)
     echoed = body.documents if body.return_documents else None
     return {"id": uuid.uuid4().hex, "results": _results(ranked, echoed), "meta": _cohere_meta("2", ranked)}
 
@@ -171,17 +179,7 @@ async def cohere_v2(body: CohereRerankRequest, engine: Engine, settings: Setting
 async def v1(body: RerankV1Request, engine: Engine, settings: Settings) -> dict[str, Any]:
     """Cohere v1's keys and Jina's/vLLM's in one body; documents unless `return_documents: false`
     (Jina's and vLLM's default; Cohere's clients ignore a document they did not ask for)."""
-    parts = [_part(d, body.rank_fields, f"documents[{i}]") for i, d in enumerate(body.documents)]
-    ranked = await rerank(
-        engine,
-        settings,
-        body.model,
-        TextInput(body.query),
-        parts,
-        top_n=body.top_n,
-        max_tokens_per_doc=body.max_tokens_per_doc,
-        as_invalid=True,
-    )
+    ranked = await _cohere_rerank(body, engine, settings)
     echoed = body.documents if body.return_documents is not False else None
     return {
         "id": uuid.uuid4().hex,
