@@ -31,7 +31,6 @@ hand; not part of CI.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import io
 import os
@@ -50,8 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 import numpy as np
 
-from benchmarks.loads import _closed_loop, load, rate_of
-from benchmarks.throughput import _json, _pct, isolated, peak_rss_mb
+from benchmarks.loads import _closed_loop, rate_of, served_load, torch_server_flags
+from benchmarks.throughput import _json, isolated, peak_rss_mb
 from tests.support.server import running_server
 
 SPEECH = [
@@ -183,16 +182,7 @@ def served(url: str, data: list[bytes], concurrency: int, seconds: float) -> dic
     if first.status_code != 200:
         print(f"server refused input_audio ({first.status_code}): {first.text[:300]}", file=sys.stderr)
         return None
-    asyncio.run(load(url, bodies, 2, min(seconds, 3.0), "/v1/embeddings"))  # warm-up
-    rate, latencies, errors = asyncio.run(load(url, bodies, concurrency, seconds, "/v1/embeddings"))
-    return {
-        "rate": rate,
-        "p50": _pct(latencies, 50),
-        "p99": _pct(latencies, 99),
-        "count": len(latencies),
-        "errors": errors,
-        "usage": first.json().get("usage"),
-    }
+    return {**served_load(url, bodies, concurrency, seconds), "usage": first.json().get("usage")}
 
 
 def main() -> None:
@@ -217,14 +207,7 @@ def main() -> None:
     print("in-process engine ...", file=sys.stderr, flush=True)
     engine = isolated(in_process, model_dir, data, args.concurrency, args.load_seconds)
     print("server ...", file=sys.stderr, flush=True)
-    flags = [
-        "--model",
-        f"bench={model_dir}",
-        "--runtime",
-        "torch",
-        "--models-dir",
-        str(args.work_dir / "cache"),
-    ]
+    flags = torch_server_flags(model_dir, args.work_dir)
     with running_server(flags, env={"OMNIEMBED_LOG_LEVEL": "warning"}, timeout=900) as server:
         srv = served(server.url, data, args.concurrency, args.load_seconds)
         rss = peak_rss_mb(server.process.pid)

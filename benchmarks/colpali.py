@@ -22,7 +22,6 @@ test suite's builder (tests/support/tiny_late_interaction.py) at `--hidden` / `-
 from __future__ import annotations
 
 import argparse
-import asyncio
 import io
 import os
 import sys
@@ -37,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from PIL import Image, ImageDraw
 
-from benchmarks.loads import load, rate_of
-from benchmarks.throughput import _json, _pct, isolated, peak_rss_mb
+from benchmarks.loads import _closed_loop, rate_of, served_load, torch_server_flags
+from benchmarks.throughput import _json, isolated, peak_rss_mb
 from tests.support.server import running_server
 
 WORDS = [
@@ -114,24 +113,12 @@ def in_process(model_dir: str, data: list[bytes], concurrency: int, seconds: flo
 
     options = EmbedOptions(output="multivector", input_type="search_document")
 
-    async def loop(embedder: Any, window: float) -> float:
-        done, deadline = 0, time.perf_counter() + window
-
-        async def caller(offset: int) -> None:
-            nonlocal done
-            index = offset
-            while time.perf_counter() < deadline:
-                item = ImageInput(reference=MediaReference(data=data[index % len(data)]))
-                await embedder.engine.embed(embedder.model, [item], options)
-                done, index = done + 1, index + 1
-
-        started = time.perf_counter()
-        await asyncio.gather(*(caller(i) for i in range(concurrency)))
-        return done / (time.perf_counter() - started)
+    def make(index: int) -> list[Any]:
+        return [ImageInput(reference=MediaReference(data=data[index % len(data)]))]
 
     with Embedder(model_dir, runtime="torch") as embedder:
-        embedder.run(loop(embedder, min(seconds, 3.0)))  # warm-up
-        return embedder.run(loop(embedder, seconds))
+        embedder.run(_closed_loop(embedder, make, concurrency, min(seconds, 3.0), options))  # warm-up
+        return embedder.run(_closed_loop(embedder, make, concurrency, seconds, options))
 
 
 def served(url: str, data: list[bytes], concurrency: int, seconds: float) -> dict[str, Any] | None:
@@ -160,15 +147,7 @@ def served(url: str, data: list[bytes], concurrency: int, seconds: float) -> dic
     if first.status_code != 200:
         print(f"server refused the request ({first.status_code}): {first.text[:300]}", file=sys.stderr)
         return None
-    asyncio.run(load(url, bodies, 2, min(seconds, 3.0), "/v1/embeddings"))  # warm-up
-    rate, latencies, errors = asyncio.run(load(url, bodies, concurrency, seconds, "/v1/embeddings"))
-    return {
-        "rate": rate,
-        "p50": _pct(latencies, 50),
-        "p99": _pct(latencies, 99),
-        "count": len(latencies),
-        "errors": errors,
-    }
+    return served_load(url, bodies, concurrency, seconds)
 
 
 def main() -> None:
@@ -195,14 +174,7 @@ def main() -> None:
     print("in-process engine ...", file=sys.stderr, flush=True)
     engine = isolated(in_process, model_dir, data, args.concurrency, args.load_seconds)
     print("server ...", file=sys.stderr, flush=True)
-    flags = [
-        "--model",
-        f"bench={model_dir}",
-        "--runtime",
-        "torch",
-        "--models-dir",
-        str(args.work_dir / "cache"),
-    ]
+    flags = torch_server_flags(model_dir, args.work_dir)
     with running_server(flags, env={"OMNIEMBED_LOG_LEVEL": "warning"}, timeout=900) as server:
         srv = served(server.url, data, args.concurrency, args.load_seconds)
         rss = peak_rss_mb(server.process.pid)

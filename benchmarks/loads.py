@@ -11,6 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from omniembed import Embedder
 from omniembed.engine.items import EmbedOptions, ImageInput, Item, TextInput
 from omniembed.media.payload import MediaReference
@@ -62,11 +64,15 @@ async def load(
 
 
 async def _closed_loop(
-    embedder: Embedder, make: Callable[[int], list[Item]], concurrency: int, seconds: float
+    embedder: Embedder,
+    make: Callable[[int], list[Item]],
+    concurrency: int,
+    seconds: float,
+    options: EmbedOptions | None = None,
 ) -> float:
     """`concurrency` callers each embed one request's items, then the next, for `seconds`."""
     done = 0
-    options = EmbedOptions()
+    options = options or EmbedOptions()
     deadline = time.perf_counter() + seconds
 
     async def caller(offset: int) -> None:
@@ -122,3 +128,21 @@ def rate_of(step: Callable[[int], Any], items: int, seconds: float) -> float:
         step(done)
         done += 1
     return done * items / (time.perf_counter() - started)
+
+
+def served_load(
+    url: str, bodies: list[bytes], concurrency: int, seconds: float, *, warm_up: bool = True
+) -> dict[str, Any]:
+    """`load` on POST /v1/embeddings (after a short warm-up unless told otherwise): rate, latency
+    p50/p99 in ms, answers and non-200 answers."""
+    if warm_up:
+        asyncio.run(load(url, bodies, 2, min(seconds, 3.0), "/v1/embeddings"))
+    rate, latencies, errors = asyncio.run(load(url, bodies, concurrency, seconds, "/v1/embeddings"))
+    milliseconds = [value * 1000 for value in latencies]
+    p50, p99 = (float(np.percentile(milliseconds, q)) if milliseconds else float("nan") for q in (50, 99))
+    return {"rate": rate, "p50": p50, "p99": p99, "count": len(latencies), "errors": errors}
+
+
+def torch_server_flags(model_dir: str | Path, work_dir: Path) -> list[str]:
+    """`omniembed serve` flags of the by-hand benchmarks: the model as `bench`, on torch."""
+    return ["--model", f"bench={model_dir}", "--runtime", "torch", "--models-dir", str(work_dir / "cache")]

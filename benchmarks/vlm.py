@@ -45,8 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 from PIL import Image
 
-from benchmarks.loads import load, rate_of
-from benchmarks.throughput import CAPTIONS, _json, _pct, isolated, peak_rss_mb, photos_jpeg
+from benchmarks.loads import load, rate_of, served_load, torch_server_flags
+from benchmarks.throughput import CAPTIONS, _json, isolated, peak_rss_mb, photos_jpeg
 from tests.support.server import running_server
 
 TARGETS = {"images": 1.0, "texts": 1.5}
@@ -155,14 +155,8 @@ def served(url: str, jpegs: list[bytes], concurrency: int, seconds: float) -> di
     asyncio.run(load(url, image_bodies + text_bodies, 2, min(seconds, 3.0), "/v1/embeddings"))  # warm-up
     found: dict[str, Any] = {"usage": usage, "errors": 0}
     for name, bodies in (("images", image_bodies), ("texts", text_bodies)):
-        rate, latencies, errors = asyncio.run(load(url, bodies, concurrency, seconds, "/v1/embeddings"))
-        found[name] = {
-            "rate": rate,
-            "p50": _pct(latencies, 50),
-            "p99": _pct(latencies, 99),
-            "count": len(latencies),
-        }
-        found["errors"] += errors
+        found[name] = served_load(url, bodies, concurrency, seconds, warm_up=False)
+        found["errors"] += found[name]["errors"]
     return found
 
 
@@ -242,14 +236,7 @@ def main() -> None:
         baseline, str(model_dir), jpegs, CAPTIONS, args.batch_sizes, args.seconds, args.predecoded
     )
     print("server ...", file=sys.stderr, flush=True)
-    flags = [
-        "--model",
-        f"bench={model_dir}",
-        "--runtime",
-        "torch",
-        "--models-dir",
-        str(args.work_dir / "cache"),
-    ]
+    flags = torch_server_flags(model_dir, args.work_dir)
     started = time.perf_counter()
     with running_server(flags, env={"OMNIEMBED_LOG_LEVEL": "warning"}, timeout=900) as server:
         startup = {"startup_rss": peak_rss_mb(server.process.pid), "startup_s": time.perf_counter() - started}
