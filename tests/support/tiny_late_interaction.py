@@ -21,7 +21,8 @@ import torch
 from tests.support.tiny_models import corpus
 
 
-def bpe_tokenizer(special: list[str], **named: Any) -> Any:
+def bpe_tokenizer(special: list[str], *, vocab_size: int = 600, **named: Any) -> Any:
+    """A byte-level BPE trained here on the tests' corpus, with `special` tokens first."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -29,7 +30,7 @@ def bpe_tokenizer(special: list[str], **named: Any) -> Any:
     backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     backend.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=600, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=vocab_size, special_tokens=special, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
     backend.train_from_iterator(corpus(), trainer)
     return PreTrainedTokenizerFast(tokenizer_object=backend, **named)

@@ -44,20 +44,11 @@ PROMPTS = {
 
 
 def qwen3_vl_tokenizer():
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
+    from tests.support.tiny_late_interaction import bpe_tokenizer
 
-    from tests.support.tiny_models import corpus
-
-    backend = Tokenizer(models.BPE())
-    backend.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    backend.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=700, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    backend.train_from_iterator(corpus(), trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
+    tokenizer = bpe_tokenizer(
+        SPECIAL_TOKENS,
+        vocab_size=700,
         eos_token="<|im_end|>",
         pad_token="<|endoftext|>",
         padding_side="left",
