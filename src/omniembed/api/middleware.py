@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from omniembed.api.console import is_console_path
 from omniembed.api.errors import error_body, internal_error_body
 from omniembed.engine.metrics import Metrics
 from omniembed.errors import PayloadTooLargeError
@@ -113,6 +114,8 @@ class RequestLifecycleMiddleware:
             )
         series[0].inc()
         series[1].observe(seconds)
+        if path != "/metrics" and not is_console_path(path):  # what the console shows, not itself
+            self.metrics.recent_latency.observe(path, seconds)
         if not logger.isEnabledFor(logging.INFO):
             return
         logger.info(
