@@ -199,7 +199,10 @@ class CollectionInfo(BaseModel):
     quantization: str
     ocr: bool
     created: float
+    output: str = "dense"
+    sparse: str = "bm25"
     count: int | None = None
+    disk_bytes: int | None = None
 
 
 class CollectionList(BaseModel):

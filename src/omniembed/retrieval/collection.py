@@ -119,9 +119,11 @@ class Collection:
         exact: bool = False,
         candidates: int | None = None,
         rerank: RerankStage | Mapping[str, Any] | str | None = None,
+        video: bytes | str | Path | None = None,
     ) -> list[Hit]:
         """`rerank`: a reranker (a model name, or `{"model", "top_n", "candidates"}`) reads the first
-        hits' text again; one the embedder does not serve yet is loaded next to its model."""
+        hits' text again; one the embedder does not serve yet is loaded next to its model. `video`:
+        a query video (bytes, a path or a URL) for a model that embeds videos."""
         stage = rerank_stage(rerank)
         if stage is not None:
             stage = dataclasses.replace(stage, model=serve_reranker(self.embedder, stage.model))
@@ -140,6 +142,7 @@ class Collection:
                 exact=exact,
                 candidates=candidates,
                 rerank=stage,
+                video=_media(video) if video is not None else None,
             )
         )
 

@@ -65,6 +65,38 @@ class StoreQuery:
 
 
 @dataclass(frozen=True)
+class ListedItem:
+    """One item as a listing shows it: never its vectors or thumbnail, its text cut short."""
+
+    id: str
+    modality: str
+    metadata: dict[str, Any]
+    text: str | None
+    has_thumbnail: bool
+    page: int | None = None
+
+    def public(self) -> dict[str, Any]:
+        found: dict[str, Any] = {
+            "id": self.id,
+            "modality": self.modality,
+            "metadata": self.metadata,
+            "text": self.text,
+            "has_thumbnail": self.has_thumbnail,
+        }
+        if self.page is not None:
+            found["page"] = self.page
+        return found
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """A page of a listing, in the store's stable order (point id); `next_offset` resumes after it."""
+
+    items: list[ListedItem]
+    next_offset: str | None
+
+
+@dataclass(frozen=True)
 class Hit:
     id: str
     score: float

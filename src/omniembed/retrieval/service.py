@@ -11,6 +11,7 @@ import asyncio
 import dataclasses
 import functools
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,7 @@ from omniembed.retrieval.schema import (
     CollectionConfig,
     Hit,
     ItemModality,
+    ItemPage,
     SearchMode,
     StoredPoint,
     StoreQuery,
@@ -57,6 +59,7 @@ NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")  # always fullmatch: '$' l
 QUANTIZATIONS = ("none", "int8", "binary")
 MODES = ("dense", "keyword", "hybrid")
 MODALITIES = ("text", "image", "video", "audio")
+MAX_PAGE_ITEMS = 1_000  # items per listing page, and ids per bulk delete
 
 
 @dataclass(frozen=True)
@@ -127,13 +130,32 @@ class CollectionService:
     async def list_configs(self) -> list[CollectionConfig]:
         return await asyncio.to_thread(self.store.list_configs)
 
+    async def disk_bytes(self, names: list[str]) -> list[int | None]:
+        """Each collection's bytes on disk (the embedded store), or None (a Qdrant server: see
+        server_store.py). A name no longer there (dropped meanwhile) is not an error here."""
+        return await asyncio.to_thread(lambda: [self.store.disk_bytes(name) for name in names])
+
+    async def list_items(
+        self, name: str, limit: int = 50, offset: str | None = None, modalities: tuple[str, ...] = ()
+    ) -> ItemPage:
+        """A page of items in a stable order; `offset` is the previous page's `next_offset`."""
+        self._config(name)
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_ITEMS:
+            raise InvalidInputError(f"limit is an integer from 1 to {MAX_PAGE_ITEMS}.", param="limit")
+        _check_search(1, "dense", modalities)
+        return await asyncio.to_thread(
+            self.store.scroll, name, limit, _cursor(offset), tuple(dict.fromkeys(modalities))
+        )
+
     async def drop(self, name: str) -> None:
         self._config(name)
         await asyncio.to_thread(self.store.drop, name)
 
     async def delete_items(self, name: str, ids: list[str]) -> None:
         self._config(name)
-        ids = [checks.item_id(item, "id") for item in ids]
+        if not ids or len(ids) > MAX_PAGE_ITEMS:
+            raise InvalidInputError(f"Give 1 to {MAX_PAGE_ITEMS} ids to delete.", param="ids")
+        ids = [checks.item_id(item, f"ids[{index}]") for index, item in enumerate(ids)]
         await asyncio.to_thread(self.store.delete, name, ids)
 
     async def delete_where(self, name: str, key: str, value: str) -> None:
@@ -154,6 +176,19 @@ class CollectionService:
                 f"items cannot be embedded with '{model}'.",
                 param="model",
             )
+
+    def _check_query_kinds(self, config: CollectionConfig, media: list[Part]) -> None:
+        # Said here in the query's own words: the engine reads a video as frames (images).
+        spec = self.engine.runner(config.model).spec
+        embeds = spec.capabilities()["modalities"]
+        for part in media:
+            kind = {ImageInput: "image", AudioInput: "audio", VideoInput: "video"}[type(part)]
+            if kind not in embeds:
+                raise CapabilityError(
+                    f"Collection '{config.name}' holds {spec.name} embeddings, which embeds no {kind}s "
+                    f"(it embeds {', '.join(embeds)}).",
+                    param=f"query.{kind}",
+                )
 
     async def add(self, name: str, items: list[CollectionItem], model: str | None = None) -> list[str]:
         config = self._config(name)
@@ -230,6 +265,7 @@ class CollectionService:
         exact: bool = False,
         candidates: int | None = None,
         rerank: RerankStage | None = None,
+        video: MediaReference | None = None,
     ) -> list[Hit]:
         """`exact`: exhaustive search (MaxSim over every item in a multi-vector collection);
         `candidates`: first-stage hits MaxSim re-scores (default 10 x top_k); `rerank`: a served
@@ -240,17 +276,20 @@ class CollectionService:
         _check_search(top_k, mode, modalities)
         checks.candidates(candidates)
         rerank = rerank_stage(rerank)
-        if not text and image is None and audio is None:
-            raise InvalidInputError("Give a query text, image or audio (or several).", param="query")
+        media: list[Part] = [ImageInput(reference=image)] if image else []
+        media += [AudioInput(reference=audio)] if audio else []
+        media += [VideoInput(video)] if video else []
+        if not text and not media:
+            raise InvalidInputError("Give a query text, image, audio or video (or several).", param="query")
         if mode == "keyword" and not text:
             raise InvalidInputError("Keyword search needs a query text.", param="mode")
         if rerank is not None and not text:
             raise InvalidInputError("Reranking reads the query text; give one.", param="rerank")
         vectors = QueryVectors(dense=None)
         if mode != "keyword":
+            self._check_query_kinds(config, media)
             parts: list[Part] = [TextInput(text)] if text else []
-            parts += [ImageInput(reference=image)] if image else []
-            parts += [AudioInput(reference=audio)] if audio else []
+            parts += media
             query_item: Item = parts[0] if len(parts) == 1 else InterleavedInput(tuple(parts))
             vectors = await embed_query(self.engine, config, query_item)
         kept = top_k
@@ -290,6 +329,18 @@ def _check_search(top_k: object, mode: object, modalities: object) -> None:
         raise InvalidInputError(f"mode is one of {', '.join(MODES)}.", param="mode")
     if not isinstance(modalities, tuple | list) or any(m not in MODALITIES for m in modalities):
         raise InvalidInputError(f"modality lists some of {', '.join(MODALITIES)}.", param="modality")
+
+
+def _cursor(offset: object) -> str | None:
+    """A listing cursor is a point id (a UUID) handed out by a previous page."""
+    if offset is None:
+        return None
+    try:
+        return str(uuid.UUID(str(offset)))
+    except ValueError:
+        raise InvalidInputError(
+            "offset is the next_offset of a previous page of this listing.", param="offset"
+        ) from None
 
 
 def _neutral(item: CollectionItem) -> Item:

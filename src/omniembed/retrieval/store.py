@@ -15,7 +15,15 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 from omniembed.retrieval import payload as checks
-from omniembed.retrieval.schema import CollectionConfig, Hit, StoredPoint, StoreQuery
+from omniembed.retrieval.schema import (
+    CollectionConfig,
+    Hit,
+    ItemPage,
+    ListedItem,
+    StoredPoint,
+    StoreQuery,
+)
+from omniembed.retrieval.thumbnails import PAYLOAD_KEY
 
 DENSE = "dense"
 SPARSE = "bm25"
@@ -37,6 +45,9 @@ HNSW_EF_CONSTRUCT = 200
 # stayed under 0.6 recall on that set whatever the oversampling; 2-bit + ef 1024 + 32x reached 0.99.
 SEARCH_EF = {"none": 256, "int8": 256, "binary": 1024}
 OVERSAMPLING = {"int8": 2.0, "binary": 32.0}
+# A listing shows the start of an item's text: enough to recognize it, small enough for 1,000 rows.
+LISTED_TEXT_CHARS = 500
+THUMBNAIL = PAYLOAD_KEY  # the payload field listings leave out (ask only whether it is there)
 
 
 class VectorStore(Protocol):
@@ -62,6 +73,12 @@ class VectorStore(Protocol):
 
     def count(self, name: str) -> int: ...
 
+    def scroll(self, name: str, limit: int, offset: str | None, modalities: tuple[str, ...]) -> ItemPage:
+        """Items in point-id order (stable across calls and writes), from the point id `offset`."""
+
+    def disk_bytes(self, name: str) -> int | None:
+        """Bytes the collection takes on disk, or None where the store cannot tell."""
+
     def optimize(self, name: str) -> None: ...
 
     def close(self) -> None: ...
@@ -75,6 +92,25 @@ def hit_from_payload(score: float, payload: dict) -> Hit:
         metadata=dict(payload.get("metadata") or {}),
         text=payload.get("text") or payload.get("ocr_text"),
     )
+
+
+def listed_item(payload: dict[str, Any], has_thumbnail: bool) -> ListedItem:
+    text = payload.get("text") or payload.get("ocr_text")
+    page = payload.get("page")
+    return ListedItem(
+        id=str(payload.get("id")),
+        modality=str(payload.get("modality", "")),
+        metadata=dict(payload.get("metadata") or {}),
+        text=text[:LISTED_TEXT_CHARS] if isinstance(text, str) else None,
+        has_thumbnail=has_thumbnail,
+        page=page if isinstance(page, int) and not isinstance(page, bool) else None,
+    )
+
+
+def modality_filter(api: Any, modalities: tuple[str, ...]) -> Any:
+    if not modalities:
+        return None
+    return api.Filter(must=[api.FieldCondition(key="modality", match=api.MatchAny(any=list(modalities)))])
 
 
 # `api` below is `qdrant_edge` or `qdrant_client.models`: the two mirror each other's filter and

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from omniembed.api.fields import Text
 from omniembed.retrieval import payload as limits
+from omniembed.retrieval.service import MAX_PAGE_ITEMS
 
 Scalar = str | int | bool
 
@@ -59,6 +60,12 @@ class QueryBody(BaseModel):
     text: Text | None = None
     image: str | None = Field(default=None, description="base64, data URI or http(s) URL")
     audio: str | None = Field(default=None, description="base64, data URI or http(s) URL")
+    video: str | None = Field(default=None, description="base64, data URI or http(s) URL")
+
+
+class DeleteItemsRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[str] = Field(min_length=1, max_length=MAX_PAGE_ITEMS, description="item ids to delete")
 
 
 class RerankBody(BaseModel):
@@ -77,7 +84,9 @@ class RerankBody(BaseModel):
 
 class SearchRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    query: QueryBody = Field(description='`{"text", "image", "audio"}`, or a bare string for a text query')
+    query: QueryBody = Field(
+        description='`{"text", "image", "audio", "video"}`, or a bare string for a text query'
+    )
     top_k: int = Field(default=10, ge=1, le=limits.MAX_TOP_K)
     mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
     filter: dict[str, Scalar | list[Scalar]] = Field(

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from omniembed.api.collections.protocol import AddItemsRequest, ItemBody, SearchRequest
+from omniembed.api.collections.protocol import (
+    AddItemsRequest,
+    DeleteItemsRequest,
+    ItemBody,
+    SearchRequest,
+)
 from omniembed.api.inputs import check_count, text_item
 from omniembed.media.payload import MediaReference, parse_media_reference
 from omniembed.retrieval.rerank import RerankStage
@@ -13,8 +18,38 @@ from omniembed.retrieval.service import CollectionItem, CollectionService
 from omniembed.settings import Settings
 
 
-def collection_body(config: CollectionConfig, count: int) -> dict[str, Any]:
-    return {**config.public(), "count": count}
+def collection_body(config: CollectionConfig, count: int, disk_bytes: int | None) -> dict[str, Any]:
+    return {**config.public(), "count": count, "disk_bytes": disk_bytes}
+
+
+async def describe(service: CollectionService, name: str) -> dict[str, Any]:
+    config, count = await service.describe(name)
+    (disk_bytes,) = await service.disk_bytes([name])
+    return collection_body(config, count, disk_bytes)
+
+
+async def listing(service: CollectionService) -> dict[str, Any]:
+    configs = await service.list_configs()
+    sizes = await service.disk_bytes([config.name for config in configs])
+    data = [{**config.public(), "disk_bytes": size} for config, size in zip(configs, sizes, strict=True)]
+    return {"object": "list", "data": data}
+
+
+async def items(
+    service: CollectionService, name: str, limit: int, offset: str | None, modalities: list[str]
+) -> dict[str, Any]:
+    page = await service.list_items(name, limit, offset, tuple(modalities))
+    return {
+        "object": "list",
+        "data": [item.public() for item in page.items],
+        "next_offset": page.next_offset,
+    }
+
+
+async def delete_items(service: CollectionService, name: str, body: DeleteItemsRequest) -> dict[str, Any]:
+    await service.delete_items(name, body.ids)
+    _, count = await service.describe(name)
+    return {"deleted": body.ids, "count": count}
 
 
 def to_item(body: ItemBody, settings: Settings, param: str) -> CollectionItem:
@@ -51,6 +86,7 @@ async def search(service: CollectionService, name: str, body: SearchRequest) -> 
         text=body.query.text,
         image=_query_media(body.query.image, "image"),
         audio=_query_media(body.query.audio, "audio"),
+        video=_query_media(body.query.video, "video"),
         top_k=body.top_k,
         mode=body.mode,
         filter=dict(body.filter),

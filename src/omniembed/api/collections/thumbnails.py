@@ -1,4 +1,4 @@
-"""`GET /v1/collections/{name}/items/{id}/thumbnail`: an image item's stored JPEG preview."""
+"""`GET /v1/collections/{name}/items/{id}/thumbnail`: an image or video item's stored JPEG preview."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ JPEG = {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}
     responses={200: {"content": JPEG, "description": "JPEG, longest side at most 256 px"}},
 )
 async def item_thumbnail(name: str, item_id: str, request: Request) -> Response:
-    """An image item's thumbnail (longest side 256 px, at most 30 KB); 404 for other items."""
+    """An image or video item's thumbnail (longest side 256 px, at most 30 KB; a video's middle
+    frame); 404 for text and audio items."""
     jpeg = await thumbnails.read(services(request).collections, name, item_id)
     # Private: as protected as its collection; no-cache: an item replaced by id gets a new picture.
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, no-cache"})
