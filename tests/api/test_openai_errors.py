@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.support.media import data_uri, encode, photo
+from tests.support.media import data_uri, encode, photo, video_path
 
 
 def assert_openai_error(response, status: int, code: str | None = None, param: str | None = None):
@@ -114,6 +114,14 @@ async def test_image_on_text_only_model(client):
         await client.post("/v1/embeddings", json=image_body(data_uri(encode(photo())), model="minilm")), 400
     )
     assert "cannot embed image" in error["message"]
+
+
+async def test_video_on_text_only_model_names_video(client):
+    # A video goes through the image tower, but the error names what the caller sent.
+    uri = data_uri(video_path().read_bytes(), "video/mp4")
+    part = {"type": "video_url", "video_url": {"url": uri, "num_frames": 2}}
+    response = await client.post("/v1/embeddings", json={"model": "minilm", "input": [part]})
+    assert "cannot embed video" in assert_openai_error(response, 400)["message"]
 
 
 async def test_long_text_with_truncation_off(client):

@@ -142,7 +142,7 @@ class Engine:
         if runner.adapter.fused is not None:
             return await self._embed_fused(runner, items, parts, options, prompt)
         for _, part in parts:
-            runner.require(_tower_kind(part))
+            runner.require(_tower_kind(part), "video" if isinstance(part, VideoInput) else None)
         with runner.admit(self._units(parts)):
             embedded = await self._embed_parts(runner, parts, options, prompt)
         per_item = self._assemble(items, parts, embedded.vectors)

@@ -155,12 +155,15 @@ class ModelRunner:
             )
         counter.inc()
 
-    def require(self, modality: TowerKind) -> Any:
+    def require(self, modality: TowerKind, asked: str | None = None) -> Any:
+        """The tower of `modality`; `asked` names the input in the error when it differs from
+        its tower (a video goes through the image tower)."""
         tower = self.adapter.tower(modality)
         if tower is None:
             supported = ", ".join(self.spec.modalities)
             raise CapabilityError(
-                f"Model '{self.spec.name}' cannot embed {modality} inputs (it supports: {supported}).",
+                f"Model '{self.spec.name}' cannot embed {asked or modality} inputs "
+                f"(it supports: {supported}).",
                 param="input",
             )
         return tower
