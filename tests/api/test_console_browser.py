@@ -38,8 +38,8 @@ def test_console_in_a_real_browser(tmp_path, models_cache, starter_engine):  # s
     script = f'ip link set lo up && exec {sys.executable} -m tests.support.console_browser "$0" "$1"'
     command = ["unshare", "--net", "sh", "-c", script, str(out), str(models_cache)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=150)
-    print(f"console screenshots: {out}")
     report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
+    print(f"console screenshots: {out}; steps ended at (s): {report.get('seconds')}")
     assert done.returncode == 0, f"{report.get('errors')}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     assert report["cat_search"][0] in {"chelsea.jpg", "notes.txt"}
     assert report["classify_top"] == "cat"

@@ -76,17 +76,81 @@ export async function guarded(button, work) {
   } finally { if (button) button.disabled = false; }
 }
 
-// A drop zone: drag and drop, its file input (keyboard and click), and optionally paste.
-export function dropZone(zone, input, onFiles) {
+// Where a file sat in a dropped or chosen folder ("trip/cat.jpg"); a lone file's name otherwise.
+const paths = new WeakMap();
+export const pathOf = (file) => paths.get(file) || file.webkitRelativePath || file.name;
+
+// Every file under a dropped entry: folders are walked (readEntries answers in batches of 100).
+async function walk(entry) {
+  if (entry.isFile) {
+    const file = await new Promise((resolve, reject) => entry.file(resolve, reject));
+    paths.set(file, entry.fullPath.replace(/^\//, ""));
+    return [file];
+  }
+  const reader = entry.createReader();
+  const found = [];
+  for (;;) {
+    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject));
+    if (!batch.length) return found;
+    for (const child of batch) if (!child.name.startsWith(".")) found.push(...await walk(child));
+  }
+}
+
+async function dropped(transfer) {
+  const entries = [...(transfer?.items || [])].map((item) => item.webkitGetAsEntry?.()).filter(Boolean);
+  if (!entries.some((entry) => entry.isDirectory)) return [...(transfer?.files || [])];
+  return (await Promise.all(entries.map(walk))).flat();
+}
+
+// A drop zone: drag and drop (folders too), its file inputs (keyboard and click).
+export function dropZone(zone, inputs, onFiles) {
   zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
   zone.addEventListener("dragleave", () => zone.classList.remove("over"));
-  zone.addEventListener("drop", (event) => {
+  zone.addEventListener("drop", async (event) => {
     event.preventDefault();
     zone.classList.remove("over");
-    const files = [...(event.dataTransfer?.files || [])];
+    const files = await dropped(event.dataTransfer);
     if (files.length) onFiles(files);
   });
-  input.addEventListener("change", () => { if (input.files.length) onFiles([...input.files]); input.value = ""; });
+  for (const input of [inputs].flat()) {
+    input.addEventListener("change", () => { if (input.files.length) onFiles([...input.files]); input.value = ""; });
+  }
+}
+
+// The kind of item a file becomes: its media type, or its extension for text files.
+export function kindOf(file) {
+  const kind = file.type.split("/")[0];
+  if (["image", "video", "audio"].includes(kind)) return kind;
+  return kind === "text" || /\.(txt|md|csv|json|tsv|html?|xml|ya?ml|log|rst)$/i.test(file.name) ? "text" : null;
+}
+
+// A POST whose upload progress is reported (fetch cannot tell how much of a body was sent).
+export function postWithProgress(path, body, onProgress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", path);
+    request.setRequestHeader("Content-Type", "application/json");
+    if (apiKey()) request.setRequestHeader("Authorization", `Bearer ${apiKey()}`);
+    request.upload.onprogress = (event) => { if (event.lengthComputable) onProgress(event.loaded / event.total); };
+    request.onerror = () => reject(new ApiError(0, "the server could not be reached"));
+    request.onload = () => {
+      let answer = null;
+      try { answer = JSON.parse(request.responseText); } catch { /* not JSON: the status line says it */ }
+      if (request.status === 401) unauthorized();
+      if (request.status >= 200 && request.status < 300) resolve(answer);
+      else reject(new ApiError(request.status, answer?.error?.message || `${request.status} ${request.statusText}`));
+    };
+    request.send(JSON.stringify(body));
+  });
+}
+
+export function bytes(count) {
+  if (count === null || count === undefined) return "—";
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let value = count;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) { value /= 1024; unit += 1; }
+  return `${unit ? value.toFixed(1) : value} ${units[unit]}`;
 }
 
 export async function models() { return (await get("/v1/models")).data; }

@@ -34,12 +34,38 @@ function samples(text, name) {
 }
 
 const sum = (rows) => rows.reduce((total, row) => total + row.value, 0);
+const label = (row, name) => new RegExp(`${name}="([^"]*)"`).exec(row.labels)?.[1];
+const QUANTILES = ["0.5", "0.9", "0.99"];
+const RECENT = "omniembed_http_request_recent_seconds";
 
-function quantile(buckets, q) {
+// Exact percentiles over each route's recent requests, from the summary the server computes.
+function recent(text) {
+  const routes = new Map();
+  for (const row of samples(text, RECENT)) {
+    const route = label(row, "route");
+    if (!routes.has(route)) routes.set(route, {});
+    routes.get(route)[label(row, "quantile")] = row.value;
+  }
+  for (const row of samples(text, `${RECENT}_count`)) if (routes.has(label(row, "route"))) routes.get(label(row, "route")).count = row.value;
+  return [...routes].map(([route, values]) => ({ route, count: values.count, cells: QUANTILES.map((q) => ms(values[q])) }));
+}
+
+const ms = (seconds) => (seconds === undefined ? "–" : `${(seconds * 1000).toFixed(1)} ms`);
+
+// An older server has only the histogram: its quantiles are bucket bounds, over every route.
+function histogram(text) {
+  const byBound = new Map();
+  for (const row of samples(text, "omniembed_http_request_seconds_bucket")) {
+    byBound.set(label(row, "le"), (byBound.get(label(row, "le")) || 0) + row.value);
+  }
+  const buckets = [...byBound].map(([le, count]) => ({ le: Number(le), count })).sort((a, b) => a.le - b.le);
   const total = buckets.at(-1)?.count || 0;
-  if (!total) return null;
-  const bucket = buckets.find((b) => b.count >= q * total);
-  return bucket ? bucket.le : null;
+  const bound = (q) => {
+    const bucket = total ? buckets.find((b) => b.count >= q * total) : null;
+    if (!bucket) return "–";
+    return Number.isFinite(bucket.le) ? `≤ ${bucket.le * 1000} ms` : "over the top bucket";
+  };
+  return [{ route: "all routes (histogram bounds)", count: total, cells: QUANTILES.map((q) => bound(Number(q))) }];
 }
 
 async function poll() {
@@ -49,20 +75,14 @@ async function poll() {
   const now = performance.now();
   const rate = previous ? ((requests - previous.requests) * 1000) / (now - previous.at) : null;
   previous = { requests, at: now };
-  const byBound = new Map();
-  for (const row of samples(text, "omniembed_http_request_seconds_bucket")) {
-    const le = /le="([^"]+)"/.exec(row.labels)?.[1];
-    byBound.set(le, (byBound.get(le) || 0) + row.value);
-  }
-  const buckets = [...byBound].map(([le, count]) => ({ le: Number(le), count })).sort((a, b) => a.le - b.le);
-  const ms = (seconds) => (seconds === null ? "–" : Number.isFinite(seconds) ? `≤ ${seconds * 1000} ms` : "over the top bucket");
   const stats = {
     "Queue depth (items)": String(sum(samples(text, "omniembed_queue_items"))),
     "Requests served": String(requests),
     "Request rate": rate === null ? "measuring…" : `${rate.toFixed(2)} /s`,
-    "Latency p50": ms(quantile(buckets, 0.5)),
-    "Latency p95": ms(quantile(buckets, 0.95)),
     "Overload rejections": String(sum(samples(text, "omniembed_overload_rejections_total"))),
   };
   $("health").replaceChildren(...Object.entries(stats).flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  const rows = text.includes(`# TYPE ${RECENT} summary`) ? recent(text) : histogram(text);
+  $("latency-rows").replaceChildren(...rows.map(({ route, count, cells }) => h("tr", { "data-route": route },
+    h("th", { scope: "row" }, route), h("td", {}, count === undefined ? "–" : String(count)), cells.map((cell) => h("td", {}, cell)))));
 }
