@@ -299,6 +299,7 @@ def scenario(page: Any, url: str, paths: dict[str, Path], out: Path, report: dic
 
     page.click("#tab-playground")
     page.set_input_files("#play-files", [str(paths["chelsea"]), str(paths["coffee"])])
+    page.wait_for_selector("#play-images li:nth-child(2)")  # files are read asynchronously
     page.click("#play-go")
     page.wait_for_selector(".heatmap tbody tr:nth-child(4) td:nth-child(5)")
     report["summary"] = page.inner_text("#play-summary")

@@ -22,15 +22,19 @@ export function init() {
   $("classify-form").addEventListener("submit", (event) => { event.preventDefault(); classify(); });
 }
 
+let loaded = Promise.resolve();  // the capabilities' fetch: files dropped meanwhile wait for it
+
 export async function show() {
-  await guarded(null, async () => {
+  loaded = guarded(null, async () => {
     const served = await models();
     modalitiesOf = Object.fromEntries(served.map((m) => [m.id, m.capabilities.modalities]));
     fillSelect($("play-model"), served.map((m) => m.id));
   });
+  await loaded;
 }
 
 async function addFiles(chosen) {
+  await loaded;
   const model = $("play-model").value;
   const embeds = modalitiesOf[model] || [];
   for (const file of chosen) {

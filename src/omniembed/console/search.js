@@ -22,18 +22,22 @@ export function init() {
   $("hit-delete").addEventListener("click", deleteOpened);
 }
 
+let loaded = Promise.resolve();  // the capabilities' fetch: files dropped meanwhile wait for it
+
 export async function show() {
-  await guarded(null, async () => {
+  loaded = guarded(null, async () => {
     const [found, served] = await Promise.all([collections(), models()]);
     const byModel = Object.fromEntries(served.map((m) => [m.id, m.capabilities.modalities]));
     modalitiesOf = Object.fromEntries(found.map((c) => [c.name, byModel[c.model] || []]));
     fillSelect($("search-collection"), found.map((c) => c.name));
   });
+  await loaded;
 }
 
 export function select(name) { $("search-collection").value = name; }
 
 async function setMedia(file) {
+  await loaded;
   const kind = file ? kindOf(file) : null;
   const name = $("search-collection").value;
   const embeds = modalitiesOf[name] || [];
