@@ -105,7 +105,8 @@ def test_an_unreadable_pdf_is_one_error_row():
 def test_a_half_written_output_file_is_set_aside_and_its_ids_redone(tmp_path):
     import pyarrow.parquet as pq
 
-    from omniembed.ray.folder import existing_ids, parquet_files, resolve
+    from omniembed.ray.folder import existing_ids, parquet_files
+    from omniembed.ray.items import resolve
 
     pq.write_table(pa.table({"id": ["a#0", "b#0"]}), tmp_path / "done.parquet")
     (tmp_path / "crashed.parquet").write_bytes((tmp_path / "done.parquet").read_bytes()[:40])

@@ -2,19 +2,14 @@
 the single-process Embedder's, a corrupt image as an error row, and a rerun (through the CLI,
 `python -m omniembed.ray`) that writes nothing.
 
-Ray listens on every interface (one of its processes even binds the machine's non-loopback
-address), so the job runs in a private network namespace this test creates (`unshare --net`,
-loopback only); tests/ray_data/ray_job.py is the script run there.
+The job runs in a private network namespace (tests/ray_data/support.py); tests/ray_data/ray_job.py
+is the script run there.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -23,56 +18,11 @@ import pytest
 
 from omniembed import Embedder
 from omniembed.retrieval.ingest import chunk_words
+from tests.ray_data.support import STORY, corpus, missing, run_in_namespace
 from tests.support.media import encode, photo
 
-ROOT = Path(__file__).resolve().parents[2]
-STORY = " ".join(f"The lighthouse keeper logged ship number {i} at dawn." for i in range(60))
 
-
-def _missing() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root to create a network namespace"
-    for tool in ("unshare", "ip"):
-        if shutil.which(tool) is None:
-            return f"`{tool}` is not installed (scripts/test.sh installs it)"
-    try:
-        import ray  # noqa: F401
-    except ImportError:
-        return "ray is not installed (the ray extra)"
-    return None
-
-
-def run_in_namespace(script: str, args: list[str]) -> subprocess.CompletedProcess[str]:
-    """`sh -c script args...` in a new network namespace, bounded in time."""
-    # A short temp dir of its own: Ray's socket paths must fit in 107 bytes, and a Ray session
-    # someone else runs on this machine stays out of the way.
-    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": ray_tmp}
-    try:
-        return subprocess.run(
-            ["unshare", "--net", "sh", "-c", script, *args],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=240,
-        )
-    finally:
-        shutil.rmtree(ray_tmp, ignore_errors=True)
-
-
-def corpus(folder: Path) -> Path:
-    (folder / "photos").mkdir(parents=True)
-    for name in ("chelsea", "coffee", "astronaut"):
-        (folder / "photos" / f"{name}.jpg").write_bytes(encode(photo(name), quality=90))
-    (folder / "photos" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated, not a JPEG")
-    (folder / "notes.md").write_text("# Groceries\n\nOat milk, coffee beans and cat food.\n")
-    (folder / "story.txt").write_text(STORY)  # 600 words: several overlapping chunks
-    (folder / "ignored.bin").write_bytes(b"\x00" * 16)
-    return folder
-
-
-@pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+@pytest.mark.skipif(missing() is not None, reason=str(missing()))
 def test_folder_to_parquet_on_ray(tmp_path, tiny_clip_dir):
     folder, output = corpus(tmp_path / "in"), tmp_path / "out"
     first_json, again_json = tmp_path / "first.json", tmp_path / "again.json"
@@ -123,7 +73,7 @@ def test_folder_to_parquet_on_ray(tmp_path, tiny_clip_dir):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(_missing() is not None, reason=str(_missing()))
+@pytest.mark.skipif(missing() is not None, reason=str(missing()))
 def test_a_killed_actor_loses_and_repeats_nothing(tmp_path, tiny_clip_dir):
     folder, output, report, marker = tmp_path / "in", tmp_path / "out", tmp_path / "r.json", tmp_path / "died"
     folder.mkdir()

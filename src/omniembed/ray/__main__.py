@@ -1,73 +1,48 @@
-"""`python -m omniembed.ray PATH... --output DIR --model MODEL [--ray auto|ADDRESS]`.
+"""`python -m omniembed.ray PATH... (--output DIR | --collection NAME) [--ray auto|ADDRESS]`.
 
-Bulk-embeds folders or object-store paths into Parquet on a Ray cluster (or a local Ray started
-for the run), prints a summary, and exits 1 when any item failed.
+Bulk-embeds folders or object-store paths into Parquet or into a collection on a Ray cluster (or
+a local Ray started for the run), prints a summary, and exits 1 when any item failed. The same
+job as `omniembed index PATH --ray`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from omniembed.errors import OmniEmbedError
+from omniembed.ray.command import add_ray_flags, run
 
 
 def parser() -> argparse.ArgumentParser:
     parsed = argparse.ArgumentParser(
-        prog="python -m omniembed.ray", description="Embed folders into Parquet on Ray Data."
+        prog="python -m omniembed.ray", description="Embed folders into Parquet or a collection on Ray Data."
     )
     parsed.add_argument("paths", nargs="+", help="local folders/files or URIs (s3://, gs://, hdfs://)")
-    parsed.add_argument("--output", "-o", required=True, help="folder or URI of the Parquet output")
-    parsed.add_argument("--model", "-m", default="omniembed/starter")
-    parsed.add_argument(
-        "--ray", default=None, metavar="auto|ADDRESS", help="cluster to join (default: start a local one)"
-    )
+    parsed.add_argument("--collection", "-c", help="collection to index into (created if missing)")
+    parsed.add_argument("--model", "-m", help="model (default: the collection's, else omniembed/starter)")
+    parsed.add_argument("--quantization", choices=["none", "int8", "binary"], default="none")
+    parsed.add_argument("--ocr", action="store_true", help="read text in images for keyword search")
+    parsed.add_argument("--data-dir", type=Path, help="embedded store location (OMNIEMBED_DATA_DIR)")
+    parsed.add_argument("--store", help="http(s) URL of a Qdrant server instead of the embedded store")
     parsed.add_argument("--runtime", choices=["auto", "torch", "onnx", "openvino"])
-    parsed.add_argument("--precision")
+    parsed.add_argument("--precision", choices=["fp32", "bf16", "int8"])
     parsed.add_argument("--device")
-    parsed.add_argument("--actors", type=int, default=1, help="actor pool size (each loads the model)")
-    parsed.add_argument("--num-cpus", type=float, help="CPUs per actor")
-    parsed.add_argument("--num-gpus", type=float, help="GPUs per actor")
-    parsed.add_argument("--batch-size", type=int, default=32)
     parsed.add_argument("--chunk-words", type=int, default=200)
     parsed.add_argument("--overlap-words", type=int, default=40)
-    parsed.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_ray_flags(parsed)
     return parsed
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import ray
-
-    from omniembed.ray.folder import embed_folder
-
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    ray.init(address=args.ray, include_dashboard=False, logging_level=logging.WARNING)
     try:
-        report = embed_folder(
-            args.paths,
-            args.model,
-            args.output,
-            chunk_size=args.chunk_words,
-            overlap=args.overlap_words,
-            batch_size=args.batch_size,
-            concurrency=args.actors,
-            num_cpus=args.num_cpus,
-            num_gpus=args.num_gpus,
-            runtime=args.runtime,
-            precision=args.precision,
-            device=args.device,
-        )
-    finally:
-        ray.shutdown()
-    if args.json:
-        print(json.dumps({**vars(report), "items_per_second": report.items_per_second}))
-    else:
-        print(report.summary())
-        for item, reason in report.failed.items():
-            print(f"  failed: {item}: {reason}")
-    return 1 if report.failed else 0
+        return run(args)
+    except OmniEmbedError as error:
+        print(f"error: {error.message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

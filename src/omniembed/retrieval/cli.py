@@ -7,15 +7,15 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from omniembed.errors import NotFoundError, OmniEmbedError
+from omniembed.errors import InvalidInputError, NotFoundError, OmniEmbedError
 
 
 def add_commands(commands: Any) -> None:
     index = commands.add_parser(
         "index", help="index a folder (text, Markdown, PDF, images, videos, audio) into a collection"
     )
-    index.add_argument("path", type=Path)
-    index.add_argument("--collection", "-c", required=True)
+    index.add_argument("path", help="a folder or file; with --ray also a URI (s3://, gs://, hdfs://)")
+    index.add_argument("--collection", "-c", help="collection to index into (created if missing)")
     index.add_argument(
         "--model", "-m", help="embedding model of a new collection (default: omniembed/starter)"
     )
@@ -32,6 +32,9 @@ def add_commands(commands: Any) -> None:
     index.add_argument("--chunk-words", type=int, default=200)
     index.add_argument("--overlap-words", type=int, default=40)
     _store_flags(index)
+    from omniembed.ray.command import add_ray_flags
+
+    add_ray_flags(index)
 
     search = commands.add_parser("search", help="search a collection and print a table")
     search.add_argument("collection")
@@ -68,6 +71,7 @@ def _store_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--store", help="http(s) URL of a Qdrant server instead of the embedded store")
     parser.add_argument("--device")
     parser.add_argument("--runtime", choices=["auto", "torch", "onnx", "openvino"])
+    parser.add_argument("--precision", choices=["fp32", "bf16", "int8"])
 
 
 def _settings(args: argparse.Namespace, model: str | None) -> Any:
@@ -103,6 +107,16 @@ def _pdf_pages(embedder: Any, choice: str) -> bool:
 
 
 def run_index(args: argparse.Namespace) -> int:
+    if args.ray is not None:
+        from omniembed.ray.command import run
+
+        return run(argparse.Namespace(**vars(args), paths=[args.path]))
+    if not args.collection or args.output:
+        raise InvalidInputError("Give --collection NAME (--output DIR writes Parquet, with --ray only).")
+    return _index_here(args)
+
+
+def _index_here(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from omniembed.embedder import Embedder
@@ -129,7 +143,7 @@ def run_index(args: argparse.Namespace) -> int:
                 creating = service.create(args.collection, None, args.quantization, args.ocr, sparse)
                 embedder.run(creating)
             report = IndexReport()
-            root = args.path.resolve()
+            root = Path(args.path).resolve()
             files = list(walk(root))
             for path in tqdm(files, desc=f"indexing into {args.collection}", unit="file"):
                 if not supported(path):

@@ -1,0 +1,108 @@
+"""The collection side of Ray indexing, in-process (no Ray cluster): the points built from the
+read tasks' and the actors' columns are the ones `CollectionService.add` stores for the same items
+(payload, thumbnail, BM25 terms, vector), and what Ray cannot fill as the service would is refused
+up front, as are contradictory CLI flags."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from qdrant_client import QdrantClient
+
+from omniembed import Embedder
+from omniembed.cli import main as cli_main
+from omniembed.errors import CapabilityError, InvalidInputError
+from omniembed.media.payload import MediaReference
+from omniembed.ray import EmbedBatches, expand_files
+from omniembed.ray.collection import DOCUMENT_OPTIONS, collection_config
+from omniembed.ray.points import prepare_payloads, stored_points
+from omniembed.retrieval.schema import CollectionConfig
+from omniembed.retrieval.server_store import ServerStore
+from omniembed.retrieval.service import CollectionItem, CollectionService
+from omniembed.settings import Settings
+from tests.support.media import encode, photo, video_path
+
+NOTES = "Oat milk, coffee beans and cat food. " * 3
+
+
+@pytest.fixture
+def store():
+    opened = ServerStore(QdrantClient(location=":memory:"))
+    yield opened
+    opened.close()
+
+
+def test_points_are_what_the_collection_service_stores(tiny_clip_dir, store):
+    jpeg, video = encode(photo("chelsea"), quality=90), video_path().read_bytes()
+    files = pa.table(
+        {
+            "path": ["/d/cat.jpg", "/d/notes.md", "/d/broken.jpg", "/d/bikes.mp4"],
+            "bytes": [jpeg, NOTES.encode(), b"\xff\xd8\xff\xe0 not a JPEG", video],
+        }
+    )
+    prepared = prepare_payloads(expand_files(files))
+    assert prepared.column("data").to_pylist()[2] is not None  # bytes kept; the error says why
+    assert "image" in prepared.column("error").to_pylist()[2].lower()
+    actor = EmbedBatches(
+        str(tiny_clip_dir), kind_column="kind", column="data", runtime="torch", options=DOCUMENT_OPTIONS
+    )
+    points, failed = stored_points(actor(prepared))
+    assert list(failed) == ["/d/broken.jpg#0"] and len(points) == 3
+    assert points[0].payload["thumbnail"] and points[1].sparse  # the photo's preview, the notes' terms
+    assert points[2].payload["thumbnail"]  # the video's key frame
+
+    with Embedder(str(tiny_clip_dir), runtime="torch") as embedder:
+        service = CollectionService(embedder.engine, store)
+        embedder.run(service.create("reference", None))
+        media = {"image": MediaReference(data=jpeg), "video": MediaReference(data=video)}
+        same = [
+            CollectionItem(
+                id=point.id,
+                modality=point.payload["modality"],
+                text=point.payload.get("text"),
+                media=media.get(point.payload["modality"]),
+                metadata=point.payload["metadata"],
+                extra_payload={key: point.payload[key] for key in ("source", "content_hash")},
+            )
+            for point in points
+        ]
+        embedder.run(service.add("reference", same))
+    stored = {point.id: point for point in store.retrieve("reference", [point.id for point in points])}
+    for point in points:
+        expected = stored[point.id]
+        assert point.payload == expected.payload
+        assert point.sparse is None or expected.sparse is not None
+        if point.sparse is not None:
+            assert dict(zip(*point.sparse, strict=True)) == pytest.approx(
+                dict(zip(*expected.sparse, strict=True))
+            )
+        got, want = np.array(point.vector), np.array(expected.vector)
+        assert got @ want / np.linalg.norm(got) / np.linalg.norm(want) >= 0.9999
+
+
+def test_the_collection_is_created_once_and_checked_after(tiny_clip_dir, minilm_dir, store):
+    settings = Settings(runtime="torch")
+    created = collection_config(store, "kb", str(tiny_clip_dir), settings, "int8", False)
+    assert store.config("kb") == created and created.quantization == "int8"
+    assert collection_config(store, "kb", None, settings, "none", False) == created  # no model given
+    with pytest.raises(InvalidInputError, match="cannot take"):
+        collection_config(store, "kb", str(minilm_dir), settings, "none", False)
+    store.create(CollectionConfig("pages", "a-late-interaction-model", 8, output="multivector"))
+    with pytest.raises(CapabilityError, match="without --ray"):
+        collection_config(store, "pages", None, settings, "none", False)
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--ray", "--collection", "kb", "--output", "out"], "not both"),
+        (["--ray"], "not both"),
+        (["--collection", "kb", "--output", "out"], "with --ray only"),
+        (["--ray", "--collection", "kb", "--actors", "0"], "at least 1"),
+        (["--ray", "--collection", "kb", "--sparse", "splade"], "BM25"),
+    ],
+)
+def test_contradictory_index_flags_are_refused_before_ray_starts(tmp_path, capsys, flags, message):
+    assert cli_main(["index", str(tmp_path), *flags]) == 1
+    assert message in capsys.readouterr().err
