@@ -41,6 +41,25 @@ class RefusedError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+def target_refusal(size: int, limits: HeadLimits) -> RefusedError | None:
+    if size > limits.max_url_bytes:
+        return RefusedError(414, "uri_too_long", f"The request target exceeds {limits.max_url_bytes} bytes.")
+    return None
+
+
+def header_refusal(size: int, count: int, total: int, limits: HeadLimits) -> RefusedError | None:
+    """The refusal of the `count`th header (`size` bytes; `total` with those before it), if any."""
+    if size > limits.max_header_bytes:
+        largest = limits.max_header_bytes
+        return RefusedError(431, "header_too_large", f"A request header exceeds {largest} bytes.")
+    if count > limits.max_header_count:
+        return RefusedError(431, "too_many_headers", f"More than {limits.max_header_count} request headers.")
+    if total > limits.max_header_total_bytes:
+        largest = limits.max_header_total_bytes
+        return RefusedError(431, "headers_too_large", f"The request headers exceed {largest} bytes.")
+    return None
+
+
 def classify(error: httptools.HttpParserError) -> RefusedError:
     """The answer to a parser error (a callback's own refusal travels as the error's context)."""
     if isinstance(error.__context__, RefusedError):
@@ -133,25 +152,17 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
-        if len(self.url) > self.limits.max_url_bytes:
-            limit = self.limits.max_url_bytes
-            raise RefusedError(414, "uri_too_long", f"The request target exceeds {limit} bytes.")
+        refusal = target_refusal(len(self.url), self.limits)
+        if refusal is not None:
+            raise refusal
 
     def on_header(self, name: bytes, value: bytes) -> None:
         size = len(name) + len(value)
         self._header_count += 1
         self._header_total += size
-        limits = self.limits
-        if size > limits.max_header_bytes:
-            largest = limits.max_header_bytes
-            raise RefusedError(431, "header_too_large", f"A request header exceeds {largest} bytes.")
-        if self._header_count > limits.max_header_count:
-            raise RefusedError(
-                431, "too_many_headers", f"More than {limits.max_header_count} request headers."
-            )
-        if self._header_total > limits.max_header_total_bytes:
-            total = limits.max_header_total_bytes
-            raise RefusedError(431, "headers_too_large", f"The request headers exceed {total} bytes.")
+        refusal = header_refusal(size, self._header_count, self._header_total, self.limits)
+        if refusal is not None:
+            raise refusal
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
