@@ -139,3 +139,14 @@ def test_readme_configuration_names_every_setting():
     section = readme[readme.index("## Configuration") :].split("\n## ", 1)[0]
     for name in Settings.model_fields:
         assert name.upper() in section or f"--{name.replace('_', '-')}" in section, name
+
+
+def test_ray_serve_flags_are_checked_before_anything_starts(capsys):
+    from omniembed.cli import main
+
+    assert main(["serve", "--replicas", "2", "--replica-gpus", "1"]) == 2
+    assert "--replicas, --replica-gpus only apply with --ray-serve" in capsys.readouterr().err
+    assert main(["serve", "--ray-serve", "--min-replicas", "3", "--max-replicas", "1"]) == 2
+    assert "min_replicas <= max_replicas" in capsys.readouterr().err
+    assert main(["serve", "--ray-serve", "--replicas", "2", "--max-replicas", "4"]) == 2
+    assert "not both" in capsys.readouterr().err

@@ -76,12 +76,48 @@ def _model_flag(parser: argparse.ArgumentParser, *, required: bool = False) -> N
     )
 
 
+def _ray_serve_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("replicas on Ray Serve (the ray extra)")
+    group.add_argument(
+        "--ray-serve", action="store_true", help="serve the same app as replicas behind Ray Serve's proxy"
+    )
+    group.add_argument(
+        "--ray", metavar="auto|ADDRESS", help="Ray cluster to join (default: start a local one)"
+    )
+    group.add_argument("--replicas", type=int, help="fixed number of replicas (default 1)")
+    group.add_argument("--min-replicas", type=int, help="autoscaling lower bound (0 scales to zero)")
+    group.add_argument("--max-replicas", type=int, help="autoscaling upper bound")
+    group.add_argument(
+        "--target-ongoing-requests", type=float, help="autoscaling: requests in flight per replica (32)"
+    )
+    group.add_argument("--replica-cpus", type=float, help="CPUs per replica (1)")
+    group.add_argument("--replica-gpus", type=float, help="GPUs per replica (0)")
+
+
+# Ray Serve flag → keyword of omniembed.ray.serve.application (None: not a scaling keyword).
+RAY_SERVE_FLAGS = {
+    "ray": None,
+    "replicas": "replicas",
+    "min_replicas": "min_replicas",
+    "max_replicas": "max_replicas",
+    "target_ongoing_requests": "target_ongoing_requests",
+    "replica_cpus": "num_cpus",
+    "replica_gpus": "num_gpus",
+}
+
+
+def _scaling(args: argparse.Namespace) -> dict[str, Any]:
+    given = {flag: getattr(args, flag) for flag in RAY_SERVE_FLAGS if getattr(args, flag) is not None}
+    return {keyword: given[flag] for flag, keyword in RAY_SERVE_FLAGS.items() if keyword and flag in given}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="omniembed", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the HTTP server (every setting is a flag)")
     add_settings_flags(serve)
+    _ray_serve_flags(serve)
 
     embed = commands.add_parser("embed", help="embed texts/images/videos and print JSON vectors")
     _model_flag(embed)
@@ -108,15 +144,40 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+def _ray_serve_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with the Ray Serve flags, found before anything loads or starts."""
+    if not args.ray_serve:
+        stray = ["--" + flag.replace("_", "-") for flag in RAY_SERVE_FLAGS if getattr(args, flag) is not None]
+        return f"{', '.join(stray)} only apply with --ray-serve" if stray else None
+    try:
+        from omniembed.ray.serve import deployment_options
+    except ImportError as error:
+        return f"--ray-serve needs the ray extra (pip install 'omniembed[ray]'): {error}"
+    try:
+        deployment_options(settings_from(args), **_scaling(args))
+    except ValueError as error:
+        return str(error)
+    return None
+
+
 def _serve(args: argparse.Namespace) -> int:
     from omniembed.engine.bootstrap import load_requests
     from omniembed.observability import configure_logging
     from omniembed.server import serve
 
+    problem = _ray_serve_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     settings = settings_from(args)
     configure_logging(settings.log_level, settings.log_format)
     load_requests(settings)  # resolve every model first: a bad --model fails here, with one clear line
-    serve(settings)
+    if args.ray_serve:
+        from omniembed.ray.serve import serve_until_signalled
+
+        serve_until_signalled(settings, args.ray, **_scaling(args))
+    else:
+        serve(settings)
     return 0
 
 

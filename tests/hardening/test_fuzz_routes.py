@@ -110,6 +110,7 @@ VALID: dict[str, Any] = {
     "POST /v1/embeddings/audio": {"model": "tiny-clip", "input": ["data:audio/wav;base64,UklGRg=="]},
     "POST /api/predict/nlp": {"inputs": ["espresso", "tea"]},
     "POST /v1/collections": {"name": "made", "model": "minilm", "quantization": "int8"},
+    "POST /v1/collections/{name}/items/delete": {"ids": ["a", "b"]},
     "POST /v1/collections/{name}/items": {
         "items": [
             {"id": "a", "text": "espresso", "metadata": {"k": 1, "tags": ["x"]}},
