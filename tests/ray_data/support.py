@@ -39,7 +39,9 @@ def run_in_namespace(script: str, args: list[str], timeout: float = 240) -> subp
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": ray_tmp}
     try:
         return subprocess.run(
-            ["unshare", "--net", "sh", "-c", script, *args],
+            # A pid namespace too (with its own /proc, which Ray reads): when a timeout kills the
+            # outer process, the kernel ends every Ray daemon started inside with it.
+            ["unshare", "--net", "--pid", "--mount-proc", "--kill-child", "sh", "-c", script, *args],
             cwd=ROOT,
             env=env,
             capture_output=True,
