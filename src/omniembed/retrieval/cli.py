@@ -120,7 +120,14 @@ def _index_here(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from omniembed.embedder import Embedder
-    from omniembed.retrieval.ingest import IndexReport, index_file, source_name, supported, walk
+    from omniembed.retrieval.ingest import (
+        GROUP_FILES,
+        IndexReport,
+        index_files,
+        source_name,
+        supported,
+        walk,
+    )
     from omniembed.retrieval.service import CollectionService
 
     logging.basicConfig(level=logging.WARNING)
@@ -145,25 +152,23 @@ def _index_here(args: argparse.Namespace) -> int:
             report = IndexReport()
             root = Path(args.path).resolve()
             files = list(walk(root))
-            for path in tqdm(files, desc=f"indexing into {args.collection}", unit="file"):
-                if not supported(path):
-                    report.ignored.append(str(path))
-                    continue
-                try:
-                    source = source_name(root, path)
-                    job = index_file(
-                        service,
-                        args.collection,
-                        path,
-                        source,
-                        report,
-                        args.chunk_words,
-                        args.overlap_words,
-                        pdf_pages,
+            report.ignored = [str(path) for path in files if not supported(path)]
+            wanted = [(path, source_name(root, path)) for path in files if supported(path)]
+            with tqdm(total=len(wanted), desc=f"indexing into {args.collection}", unit="file") as bar:
+                for start in range(0, len(wanted), GROUP_FILES):
+                    group = wanted[start : start + GROUP_FILES]
+                    embedder.run(
+                        index_files(
+                            service,
+                            args.collection,
+                            group,
+                            report,
+                            args.chunk_words,
+                            args.overlap_words,
+                            pdf_pages,
+                        )
                     )
-                    embedder.run(job)
-                except OmniEmbedError as error:
-                    report.failed[str(path)] = error.message
+                    bar.update(len(group))
             total = embedder.run(service.describe(args.collection))[1]
         finally:
             service.store.close()

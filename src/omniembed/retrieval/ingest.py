@@ -5,6 +5,10 @@ layer kept as the item's text for keyword / sparse search; see pdf.py).
 Each file's items carry its relative path and content hash; a file whose first item already has
 the same hash is skipped, so an interrupted run resumes where it stopped, and a changed file has
 its old items replaced. A file's items are written in one durable upsert, never half.
+
+`omniembed index` hands files over in groups (`index_files`): their items go through one embedding
+call and one upsert, so the engine fills its batches across files (a folder of photos ran one
+forward pass and one durable flush per photo before: 24.5 photos/s in benchmarks/ray_index.py).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from omniembed.errors import MediaDecodeError
+from omniembed.errors import MediaDecodeError, OmniEmbedError
 from omniembed.media.payload import MediaReference
 from omniembed.retrieval.schema import ItemModality
 from omniembed.retrieval.service import CollectionItem, CollectionService
@@ -24,6 +28,11 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".text"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".webm", ".mkv", ".avi"}
 AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".ogg", ".opus", ".m4a"}
+
+
+# A group: at most this many files, and its items are added at most this many at a time.
+GROUP_FILES = 32
+GROUP_ITEMS = 256
 
 
 @dataclass
@@ -151,3 +160,86 @@ async def index_file(
         await service.add(collection, items)
     report.indexed_files += 1
     report.items += len(items)
+
+
+async def index_files(
+    service: CollectionService,
+    collection: str,
+    files: list[tuple[Path, str]],
+    report: IndexReport,
+    chunk_size: int,
+    overlap: int,
+    pdf_pages: bool = False,
+) -> None:
+    """`index_file` for a group of (path, source) files, their items added together. A batch the
+    service refuses is added again file by file, so one bad file fails alone, with its reason
+    in `report.failed`."""
+    digests = await asyncio.to_thread(lambda: [_digest(path) for path, _ in files])
+    stored = await service.retrieve(collection, [f"{source}#0" for _, source in files])
+    hashes = {point.id: point.payload.get("content_hash") for point in stored}
+    prepared: list[tuple[Path, list[CollectionItem]]] = []
+    for (path, source), digest in zip(files, digests, strict=True):
+        known = hashes.get(f"{source}#0")
+        if known == digest:
+            report.unchanged += 1
+            continue
+        try:
+            items = await asyncio.to_thread(items_for, path, source, digest, chunk_size, overlap, pdf_pages)
+        except OmniEmbedError as error:
+            report.failed[str(path)] = error.message
+            continue
+        if known is not None:
+            await service.delete_where(collection, "source", source)
+        prepared.append((path, items))
+    for batch in _batches(prepared):
+        everything = [item for _, items in batch for item in items]
+        try:
+            if everything:
+                await service.add(collection, everything)
+            added = batch
+        except OmniEmbedError as error:
+            added = await _one_by_one(service, collection, batch, report) if len(batch) > 1 else []
+            if len(batch) == 1:
+                report.failed[str(batch[0][0])] = error.message
+        report.indexed_files += len(added)
+        report.items += sum(len(items) for _, items in added)
+
+
+async def _one_by_one(
+    service: CollectionService,
+    collection: str,
+    batch: list[tuple[Path, list[CollectionItem]]],
+    report: IndexReport,
+) -> list[tuple[Path, list[CollectionItem]]]:
+    """The files of a refused batch added each on its own: the ones that went in."""
+    added = []
+    for path, items in batch:
+        try:
+            if items:
+                await service.add(collection, items)
+        except OmniEmbedError as error:
+            report.failed[str(path)] = error.message
+        else:
+            added.append((path, items))
+    return added
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _batches(
+    prepared: list[tuple[Path, list[CollectionItem]]],
+) -> Iterator[list[tuple[Path, list[CollectionItem]]]]:
+    """Consecutive files whose items add up to at most GROUP_ITEMS (a larger file goes alone);
+    files without items (an empty text) count as indexed and are not added."""
+    batch: list[tuple[Path, list[CollectionItem]]] = []
+    size = 0
+    for path, items in prepared:
+        if batch and size + len(items) > GROUP_ITEMS:
+            yield batch
+            batch, size = [], 0
+        batch.append((path, items))
+        size += len(items)
+    if batch:
+        yield batch

@@ -199,9 +199,12 @@ class CollectionService:
         if len({item.id for item in items}) != len(items):
             raise InvalidInputError("Item ids must be unique within a request.", param="items")
         items = [await self._with_bytes(item) for item in items]
-        embedded = await embed_items(self.engine, config, [_neutral(item) for item in items])
+        # Thumbnails decode on the pool while the model runs.
+        embedded, previews = await asyncio.gather(
+            embed_items(self.engine, config, [_neutral(item) for item in items]),
+            thumbnails.for_items(self.engine, items),
+        )
         ocr_texts = await self._ocr(config, items)
-        previews = await thumbnails.for_items(self.engine, items)
         searchable = [item.text or ocr_texts.get(index) or "" for index, item in enumerate(items)]
         sparse = await sparse_documents(self.engine, config, searchable)
         points = []

@@ -14,8 +14,10 @@ gets no thumbnail). Search hits and listings never carry it, so they stay small;
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import io
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
 import pybase64
@@ -66,7 +68,7 @@ async def for_items(engine: Engine, items: list[CollectionItem]) -> dict[int, st
     loop and within the engine's decode-memory budget, like the media it embeds)."""
     limits, budget = engine.policy.image_limits, engine.decode_budget
     video_limits = engine.policy.video_limits
-    found: dict[int, str] = {}
+    jobs: dict[int, Awaitable[str | None]] = {}
     for index, item in enumerate(items):
         if item.modality not in ("image", "video") or item.media is None or item.media.data is None:
             continue
@@ -78,10 +80,10 @@ async def for_items(engine: Engine, items: list[CollectionItem]) -> dict[int, st
         else:
             cost = decode_cost(data, limits, (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
             work = functools.partial(_encoded, data, limits)
-        encoded = await budget.run(engine.pool, cost, work)
-        if encoded is not None:
-            found[index] = encoded
-    return found
+        jobs[index] = budget.run(engine.pool, cost, work)
+    # Side by side on the pool (the budget still bounds their memory), not one after another.
+    encoded = await asyncio.gather(*jobs.values())
+    return {index: preview for index, preview in zip(jobs, encoded, strict=True) if preview is not None}
 
 
 async def read(service: CollectionService, name: str, item_id: str) -> bytes:
