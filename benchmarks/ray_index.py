@@ -37,6 +37,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -126,11 +127,27 @@ def single_process(model: Path, images: Path, work: Path) -> float:
     return seconds
 
 
+def steady_rate(log: Path) -> float:
+    """Items/s between the first and the last finished batch: the pool's rate once its actors are
+    up, without their start-up (process spawn, model load, int8 compile) that the wall time holds."""
+    stamps = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines())
+    return sum(rows for _, rows in stamps[1:]) / (stamps[-1][0] - stamps[0][0])
+
+
 def on_ray(model: Path, images: Path, work: Path, actors: int, batch_size: int) -> dict[str, float]:
     import ray
 
-    from omniembed.ray import embed_folder, index_collection
+    from omniembed.ray import EmbedBatches, embed_folder, index_collection
     from omniembed.settings import Settings
+
+    class TimedBatches(EmbedBatches):
+        log = ""  # set before the class is shipped to the actors
+
+        def __call__(self, batch: Any) -> Any:
+            done = super().__call__(batch)
+            with open(self.log, "a") as out:
+                out.write(f"{time.time()} {done.num_rows}\n")
+            return done
 
     cpus = os.cpu_count() or 2
     ray.init(num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING)
@@ -139,21 +156,32 @@ def on_ray(model: Path, images: Path, work: Path, actors: int, batch_size: int) 
     try:
         parquet = work / "ray-parquet"
         shutil.rmtree(parquet, ignore_errors=True)
+        TimedBatches.log = str(work / "batches-parquet.log")
+        Path(TimedBatches.log).unlink(missing_ok=True)
         started = time.perf_counter()
-        written = embed_folder(images, str(model), parquet, runtime="openvino", precision="int8", **pool)
+        written = embed_folder(
+            images, str(model), parquet, runtime="openvino", precision="int8", udf=TimedBatches, **pool
+        )
         to_parquet = time.perf_counter() - started
         assert not written.failed, written.failed
         settings = Settings(runtime="openvino", precision="int8", data_dir=work / "ray-store")
         shutil.rmtree(settings.data_dir, ignore_errors=True)
+        TimedBatches.log = str(work / "batches-collection.log")
+        Path(TimedBatches.log).unlink(missing_ok=True)
         started = time.perf_counter()
         indexed = index_collection(
-            images, "bench", model=str(model), settings=settings, progress=False, **pool
+            images, "bench", model=str(model), settings=settings, progress=False, udf=TimedBatches, **pool
         )
         to_collection = time.perf_counter() - started
         assert not indexed.failed and indexed.total == written.items, indexed.summary()
     finally:
         ray.shutdown()
-    return {"parquet": to_parquet, "collection": to_collection}
+    return {
+        "parquet": to_parquet,
+        "collection": to_collection,
+        "parquet steady": steady_rate(work / "batches-parquet.log"),
+        "collection steady": steady_rate(work / "batches-collection.log"),
+    }
 
 
 def table(count: int, rates: dict[str, float], raw: dict[str, float]) -> str:
@@ -209,6 +237,8 @@ def main() -> None:
         "omniembed index (1 process)": single,
         f"Ray Data, {args.actors} actors → Parquet": args.images / ray_seconds["parquet"],
         f"Ray Data, {args.actors} actors → collection": args.images / ray_seconds["collection"],
+        f"Ray Data, {args.actors} actors → Parquet, once started": ray_seconds["parquet steady"],
+        f"Ray Data, {args.actors} actors → collection, once started": ray_seconds["collection steady"],
     }
     print(table(args.images, rates, raw))
 
