@@ -17,10 +17,12 @@ from omniembed.media.payload import MediaReference
 from omniembed.ray import EmbedBatches, expand_files
 from omniembed.ray.collection import DOCUMENT_OPTIONS, collection_config
 from omniembed.ray.points import prepare_payloads, stored_points
+from omniembed.retrieval.pdf import render_pages
 from omniembed.retrieval.schema import CollectionConfig
 from omniembed.retrieval.server_store import ServerStore
 from omniembed.retrieval.service import CollectionItem, CollectionService
 from omniembed.settings import Settings
+from tests.retrieval.pdfs import text_pdf
 from tests.support.media import encode, photo, video_path
 
 NOTES = "Oat milk, coffee beans and cat food. " * 3
@@ -106,3 +108,37 @@ def test_the_collection_is_created_once_and_checked_after(tiny_clip_dir, minilm_
 def test_contradictory_index_flags_are_refused_before_ray_starts(tmp_path, capsys, flags, message):
     assert cli_main(["index", str(tmp_path), *flags]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_pdf_pages_are_page_images_as_the_service_stores_them(tiny_clip_dir, store):
+    pdf = text_pdf([["Glacier hiking permit"], ["Load balancer diagram"]])
+    rows = expand_files(pa.table({"path": ["/d/manual.pdf"], "bytes": [pdf]}), pdf_pages=True)
+    assert rows.column("kind").to_pylist() == ["image", "image"]
+    actor = EmbedBatches(
+        str(tiny_clip_dir), kind_column="kind", column="data", runtime="torch", options=DOCUMENT_OPTIONS
+    )
+    points, failed = stored_points(actor(prepare_payloads(rows)))
+    assert not failed and [point.payload["page"] for point in points] == [1, 2]
+    assert "Glacier" in points[0].payload["text"] and points[0].sparse and points[0].payload["thumbnail"]
+
+    pages = {page.number: page.png for page in render_pages(pdf)}
+    with Embedder(str(tiny_clip_dir), runtime="torch") as embedder:
+        service = CollectionService(embedder.engine, store)
+        embedder.run(service.create("pages", None))
+        same = [
+            CollectionItem(
+                id=point.id,
+                modality="image",
+                text=point.payload["text"],
+                media=MediaReference(data=pages[point.payload["page"]]),
+                metadata=point.payload["metadata"],
+                extra_payload={key: point.payload[key] for key in ("source", "content_hash", "page")},
+            )
+            for point in points
+        ]
+        embedder.run(service.add("pages", same))
+    stored = {point.id: point for point in store.retrieve("pages", [point.id for point in points])}
+    for point in points:
+        assert point.payload == stored[point.id].payload
+        got, want = np.array(point.vector), np.array(stored[point.id].vector)
+        assert got @ want / np.linalg.norm(got) / np.linalg.norm(want) >= 0.9999

@@ -132,6 +132,7 @@ def index_collection(
     num_gpus: float | None = None,
     udf: type[EmbedBatches] | None = None,
     progress: bool | None = None,
+    pdf_pages: bool = False,
 ) -> CollectionReport:
     """Embed every supported file under `paths` into `collection` (created if missing).
 
@@ -139,7 +140,8 @@ def index_collection(
     name (the embedded one under `data_dir` by default). `settings` also give the actors' runtime,
     precision and device. `concurrency`, `num_cpus`, `num_gpus`: the actor pool, as in
     `embed_folder`. `progress`: Ray Data's bars and the driver's write bar (default: when stderr is
-    a terminal). Needs a running Ray (`ray.init(...)`; a local one starts otherwise).
+    a terminal). `pdf_pages`: PDFs as rendered page images (their text layer for keyword search)
+    instead of text chunks. Needs a running Ray (`ray.init(...)`; a local one starts otherwise).
     """
     import ray.data
 
@@ -153,10 +155,17 @@ def index_collection(
         sources = sources_of(paths, filesystem)
         skip = frozenset[str]()
         if opened.count(collection):  # a fresh collection has nothing to skip: no id pass
-            every = read_items(sources, filesystem=filesystem, chunk_size=chunk_size, overlap=overlap)
+            every = read_items(
+                sources, filesystem=filesystem, chunk_size=chunk_size, overlap=overlap, pdf_pages=pdf_pages
+            )
             skip = existing_ids(opened, collection, every, write_batch)
         items = read_items(
-            sources, filesystem=filesystem, skip=skip, chunk_size=chunk_size, overlap=overlap
+            sources,
+            filesystem=filesystem,
+            skip=skip,
+            chunk_size=chunk_size,
+            overlap=overlap,
+            pdf_pages=pdf_pages,
         ).map_batches(
             prepare_payloads,
             fn_kwargs={**_limits(settings), "read_text": config.ocr},

@@ -43,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("Give --collection NAME (a collection) or --output DIR (Parquet), not both.")
     if args.actors < 1 or args.batch_size < 1:
         raise InvalidInputError("--actors and --batch-size are at least 1.")
-    if getattr(args, "sparse", None) not in (None, "bm25") or getattr(args, "pdf", "auto") == "pages":
-        raise InvalidInputError("With --ray, sparse terms are BM25 and PDFs are text chunks.")
+    if getattr(args, "sparse", None) not in (None, "bm25"):
+        raise InvalidInputError("With --ray, sparse terms are BM25.")
     settings = settings_from(args)
     import ray
 
@@ -71,6 +71,8 @@ def _pool(args: argparse.Namespace) -> dict[str, Any]:
         "num_gpus": args.num_gpus,
         "chunk_size": args.chunk_words,
         "overlap": args.overlap_words,
+        # `auto` renders pages for multi-vector models, which Ray does not index: text chunks.
+        "pdf_pages": getattr(args, "pdf", "auto") == "pages",
     }
 
 

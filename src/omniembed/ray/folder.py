@@ -88,6 +88,7 @@ def embed_folder(
     precision: str | None = None,
     options: Mapping[str, Any] | None = None,
     udf: type[EmbedBatches] | None = None,
+    pdf_pages: bool = False,
     **settings: Any,
 ) -> FolderReport:
     """Embed every supported file under `paths` into Parquet files under `output`.
@@ -98,13 +99,16 @@ def embed_folder(
     (sha256#chunk), `path`, `kind`, `chunk`, `content_hash`, `text`, `metadata` (JSON),
     `embedding` (fixed-size list of float32; null on failure) and `error` (the reason, else null).
     `udf` is an `EmbedBatches` subclass to run instead (extra per-batch work, or fault injection).
+    `pdf_pages`: PDFs as rendered page images (kind `image`, `metadata.page`), not text chunks.
     """
     started = time.perf_counter()
     out_fs, out_root = resolve(output, filesystem)
     skip = existing_ids(out_fs, out_root)
     before = set(parquet_files(out_fs, out_root))  # after setting aside unreadable files
     sources = sources_of(paths, filesystem)
-    items = read_items(sources, filesystem=filesystem, skip=skip, chunk_size=chunk_size, overlap=overlap)
+    items = read_items(
+        sources, filesystem=filesystem, skip=skip, chunk_size=chunk_size, overlap=overlap, pdf_pages=pdf_pages
+    )
     embedded = embed_stage(
         items,
         model,

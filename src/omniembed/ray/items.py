@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -53,8 +53,12 @@ ITEMS = pa.schema(
 )
 
 
-def file_rows(path: str, data: bytes, chunk_size: int, overlap: int) -> list[dict[str, Any]]:
-    """The items of one file, as `ITEMS` rows (an unreadable PDF becomes one error row)."""
+def file_rows(
+    path: str, data: bytes, chunk_size: int, overlap: int, pdf_pages: bool = False
+) -> list[dict[str, Any]]:
+    """The items of one file, as `ITEMS` rows (an unreadable PDF becomes one error row). With
+    `pdf_pages`, a PDF is one image item per rendered page, its text layer as the item's text
+    (as `omniembed index --pdf pages` stores it)."""
     suffix = PurePosixPath(path).suffix.lower()
     kind = SUFFIX_KINDS.get(suffix)
     digest = hashlib.sha256(data).hexdigest()
@@ -73,6 +77,8 @@ def file_rows(path: str, data: bytes, chunk_size: int, overlap: int) -> list[dic
 
     if kind is None:
         return []  # read_binary_files already filters by extension; a caller's own list may not
+    if suffix == ".pdf" and pdf_pages:
+        return _page_rows(row, path, data)
     if kind != "text":
         return [row(0, data=data)]
     try:
@@ -85,13 +91,37 @@ def file_rows(path: str, data: bytes, chunk_size: int, overlap: int) -> list[dic
     ]
 
 
+def _page_rows(row: Callable[..., dict[str, Any]], path: str, data: bytes) -> list[dict[str, Any]]:
+    from omniembed.retrieval.pdf import render_pages
+
+    try:
+        return [
+            row(
+                page.number - 1,
+                kind="image",
+                data=page.png,
+                text=page.text if page.text.strip() else None,
+                metadata=json.dumps({"path": path, "page": page.number}),
+            )
+            for page in render_pages(data)
+        ]
+    except OmniEmbedError as error:
+        return [row(0, kind="image", error=error.message)]
+
+
 def expand_files(
-    batch: pa.Table, *, skip: frozenset[str] = frozenset(), chunk_size: int = 200, overlap: int = 40
+    batch: pa.Table,
+    *,
+    skip: frozenset[str] = frozenset(),
+    chunk_size: int = 200,
+    overlap: int = 40,
+    pdf_pages: bool = False,
 ) -> pa.Table:
     """`map_batches` step (tasks, CPU): files (`path`, `bytes`) → items not already in the output."""
     rows: list[dict[str, Any]] = []
     for path, data in zip(batch.column("path").to_pylist(), batch.column("bytes").to_pylist(), strict=True):
-        rows.extend(item for item in file_rows(path, data, chunk_size, overlap) if item["id"] not in skip)
+        found = file_rows(path, data, chunk_size, overlap, pdf_pages)
+        rows.extend(item for item in found if item["id"] not in skip)
     return pa.Table.from_pylist(rows, schema=ITEMS)
 
 
@@ -122,6 +152,7 @@ def read_items(
     skip: frozenset[str] = frozenset(),
     chunk_size: int = 200,
     overlap: int = 40,
+    pdf_pages: bool = False,
 ) -> ray.data.Dataset:
     """Every supported file under `sources` as `ITEMS` rows, less the ids in `skip`."""
     import ray.data
@@ -134,7 +165,7 @@ def read_items(
     )
     return files.map_batches(
         expand_files,
-        fn_kwargs={"skip": skip, "chunk_size": chunk_size, "overlap": overlap},
+        fn_kwargs={"skip": skip, "chunk_size": chunk_size, "overlap": overlap, "pdf_pages": pdf_pages},
         batch_format="pyarrow",
         batch_size=8,  # files, not items: a PDF or long text expands to many chunks
     )
@@ -154,7 +185,11 @@ def embed_stage(
     udf: type[EmbedBatches] | None = None,
     **settings: Any,
 ) -> ray.data.Dataset:
-    """The actor pool: each actor loads `model` once and adds `embedding` and `error` columns."""
+    """The actor pool: each actor loads `model` once and adds `embedding` and `error` columns.
+    `concurrency`: the pool's size, or (min, max) for a pool Ray grows and shrinks."""
+    from ray.data import ActorPoolStrategy
+
+    sizes = concurrency if isinstance(concurrency, tuple) else (concurrency, concurrency)
     return items.map_batches(
         udf or EmbedBatches,
         fn_constructor_args=(model,),
@@ -168,7 +203,8 @@ def embed_stage(
         },
         batch_format="pyarrow",
         batch_size=batch_size,
-        concurrency=concurrency,
+        # `compute`, not `concurrency` (deprecated for actor pools since Ray 2.51).
+        compute=ActorPoolStrategy(min_size=sizes[0], max_size=sizes[1]),
         num_cpus=num_cpus,
         num_gpus=num_gpus,
     )

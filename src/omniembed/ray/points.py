@@ -94,6 +94,8 @@ def stored_points(batch: pa.Table) -> tuple[list[StoredPoint], dict[str, str]]:
             "source": row["path"],
             "content_hash": row["content_hash"],
         }
+        if "page" in payload["metadata"]:  # a rendered PDF page, as `omniembed index --pdf pages` marks it
+            payload["page"] = payload["metadata"]["page"]
         for key in ("text", "ocr_text", thumbnails.PAYLOAD_KEY):
             if row[key] is not None:
                 payload[key] = row[key]

@@ -42,15 +42,17 @@ def page_count(path: Path) -> int:
         pdf.close()
 
 
-def render_pages(path: Path, max_pages: int = MAX_PAGES) -> Iterator[Page]:
-    """The first `max_pages` pages, in order; a damaged PDF or page is a MediaDecodeError."""
+def render_pages(path: Path | bytes, max_pages: int = MAX_PAGES) -> Iterator[Page]:
+    """The first `max_pages` pages of a PDF file (or of its bytes, as `omniembed.ray` reads them
+    from an object store), in order; a damaged PDF or page is a MediaDecodeError."""
     import pypdfium2 as pdfium
 
     pdf = _open(path)
     try:
         total = len(pdf)
         if total > max_pages:
-            log.warning("%s: %d pages; indexing the first %d", path, total, max_pages)
+            where = path if isinstance(path, Path) else "a PDF"
+            log.warning("%s: %d pages; indexing the first %d", where, total, max_pages)
         for index in range(min(total, max_pages)):
             try:
                 yield _page(pdf, index)
@@ -60,11 +62,11 @@ def render_pages(path: Path, max_pages: int = MAX_PAGES) -> Iterator[Page]:
         pdf.close()
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path | bytes) -> Any:
     import pypdfium2 as pdfium
 
     try:
-        return pdfium.PdfDocument(str(path))
+        return pdfium.PdfDocument(path if isinstance(path, bytes) else str(path))
     except pdfium.PdfiumError as error:  # not a PDF, damaged, or password-protected
         raise MediaDecodeError(f"Cannot open the PDF: {error}") from error
 
