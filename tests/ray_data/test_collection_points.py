@@ -15,7 +15,7 @@ from omniembed.cli import main as cli_main
 from omniembed.errors import CapabilityError, InvalidInputError
 from omniembed.media.payload import MediaReference
 from omniembed.ray import EmbedBatches, expand_files
-from omniembed.ray.collection import DOCUMENT_OPTIONS, collection_config
+from omniembed.ray.collection import DOCUMENT_OPTIONS, MULTIVECTOR_OPTIONS, collection_config
 from omniembed.ray.points import prepare_payloads, stored_points
 from omniembed.retrieval.pdf import render_pages
 from omniembed.retrieval.schema import CollectionConfig
@@ -23,6 +23,7 @@ from omniembed.retrieval.server_store import ServerStore
 from omniembed.retrieval.service import CollectionItem, CollectionService
 from omniembed.settings import Settings
 from tests.retrieval.pdfs import text_pdf
+from tests.support import tiny_late_interaction as tiny
 from tests.support.media import encode, photo, video_path
 
 NOTES = "Oat milk, coffee beans and cat food. " * 3
@@ -90,9 +91,9 @@ def test_the_collection_is_created_once_and_checked_after(tiny_clip_dir, minilm_
     assert collection_config(store, "kb", None, settings, "none", False) == created  # no model given
     with pytest.raises(InvalidInputError, match="cannot take"):
         collection_config(store, "kb", str(minilm_dir), settings, "none", False)
-    store.create(CollectionConfig("pages", "a-late-interaction-model", 8, output="multivector"))
-    with pytest.raises(CapabilityError, match="without --ray"):
-        collection_config(store, "pages", None, settings, "none", False)
+    store.create(CollectionConfig("splade", "some-model", 8, sparse="a-sparse-model"))
+    with pytest.raises(CapabilityError, match="without --ray"):  # no sparse model in the actors
+        collection_config(store, "splade", None, settings, "none", False)
 
 
 @pytest.mark.parametrize(
@@ -142,3 +143,40 @@ def test_pdf_pages_are_page_images_as_the_service_stores_them(tiny_clip_dir, sto
         assert point.payload == stored[point.id].payload
         got, want = np.array(point.vector), np.array(stored[point.id].vector)
         assert got @ want / np.linalg.norm(got) / np.linalg.norm(want) >= 0.9999
+
+
+def test_a_multivector_collection_gets_what_the_service_stores(tmp_path, store):
+    """ColPali-style: PDF pages become token matrices (and their pooled vector) on the Ray path
+    exactly as `CollectionService.add` makes them for the same pages."""
+    colpali = str(tiny.build_tiny_colpali(tmp_path / "colpali"))
+    pdf = text_pdf([["load balancer configuration diagram"], ["cold brew steeping time"]])
+    rows = prepare_payloads(expand_files(pa.table({"path": ["/d/m.pdf"], "bytes": [pdf]}), pdf_pages=True))
+    actor = EmbedBatches(colpali, kind_column="kind", column="data", options=MULTIVECTOR_OPTIONS)
+    points, failed = stored_points(actor(rows))
+    assert not failed and all(point.multivector for point in points)
+
+    pages = {page.number: page.png for page in render_pages(pdf)}
+    with Embedder(colpali) as embedder:
+        service = CollectionService(embedder.engine, store)
+        created = embedder.run(service.create("pages", None))
+        assert created.output == "multivector"
+        same = [
+            CollectionItem(
+                id=point.id,
+                modality="image",
+                text=point.payload["text"],
+                media=MediaReference(data=pages[point.payload["page"]]),
+                metadata=point.payload["metadata"],
+                extra_payload={key: point.payload[key] for key in ("source", "content_hash", "page")},
+            )
+            for point in points
+        ]
+        embedder.run(service.add("pages", same))
+    stored = {point.id: point for point in store.retrieve("pages", [point.id for point in points])}
+    for point in points:
+        expected = stored[point.id]
+        got, want = np.array(point.multivector), np.array(expected.multivector)
+        assert got.shape == want.shape
+        rows_cosine = (got * want).sum(1) / np.linalg.norm(got, axis=1) / np.linalg.norm(want, axis=1)
+        assert rows_cosine.min() >= 0.9999
+        assert np.dot(point.vector, expected.vector) >= 0.9999  # the pooled vectors (unit length)

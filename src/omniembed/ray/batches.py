@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from omniembed.embedder import Embedder
 from omniembed.engine.items import AudioInput, EmbedOptions, ImageInput, Item, TextInput, VideoInput
-from omniembed.engine.outputs import check_output
+from omniembed.engine.outputs import check_output, pooled
 from omniembed.errors import ConfigurationError, InvalidInputError, OmniEmbedError
 from omniembed.media.payload import MediaReference
 
@@ -26,6 +26,7 @@ Kind = Literal["text", "image", "video", "audio"]
 KINDS: tuple[str, ...] = get_args(Kind)
 
 logger = logging.getLogger(__name__)
+MATRIX = pa.list_(pa.list_(pa.float32()))
 
 
 def to_item(kind: str, value: object) -> Item:
@@ -76,6 +77,10 @@ class EmbedBatches:
     ...                fn_constructor_kwargs={"kind": "image", "runtime": "openvino"},
     ...                batch_format="pyarrow", concurrency=2, num_cpus=4)
 
+    With `options={"output": "multivector"}` (a late-interaction model), each row also gets its
+    token matrix in a `multivector` column (list of float32 lists) and `embedding` holds the
+    tokens' normalized mean, as a multi-vector collection stores them.
+
     `kind` is the same for every row, or `kind_column` names a column holding each row's kind
     (text rows may then carry UTF-8 bytes in the same binary column as the media). Rows that arrive
     with a non-null `error` are passed through untouched. `settings` are `omniembed.Settings`
@@ -96,6 +101,7 @@ class EmbedBatches:
         options: Mapping[str, Any] | None = None,
         output_column: str = "embedding",
         error_column: str = "error",
+        multivector_column: str = "multivector",
         **settings: Any,
     ) -> None:
         if kind not in KINDS:
@@ -109,12 +115,18 @@ class EmbedBatches:
         self.options = dict(options or {})
         self.output_column = output_column
         self.error_column = error_column
-        if self.options.get("output", "dense") != "dense":
-            raise ConfigurationError("EmbedBatches stores one dense vector per item (output 'dense').")
+        self.multivector_column = multivector_column
+        output = self.options.get("output", "dense")
+        if output not in ("dense", "multivector"):
+            raise ConfigurationError("EmbedBatches outputs 'dense' vectors or 'multivector' matrices.")
+        self.multivector = output == "multivector"
+        self.matrices: dict[int, np.ndarray] = {}  # this batch's token matrices, by row
         self.embedder = Embedder(model, **overrides, **settings)
         # Refused here, once, rather than as an error on every row: a sparse model, or a
         # late-interaction model without a pooled vector, has no one vector per item.
-        check_output(self.embedder.spec, EmbedOptions(dimensions=self.options.get("dimensions")))
+        check_output(
+            self.embedder.spec, EmbedOptions(output=output, dimensions=self.options.get("dimensions"))
+        )
         self.dimension = int(self.options.get("dimensions") or self.embedder.dimension)
         limits = self.embedder.settings
         # One engine call is admitted as a whole: stay inside both per-call limits.
@@ -128,12 +140,25 @@ class EmbedBatches:
         errors: list[str | None] = [None] * count
         if self.error_column in table.column_names:
             errors = table.column(self.error_column).to_pylist()
+        self.matrices = {}
         vectors = self.embed_rows(kinds, values, errors)
-        for name in (self.output_column, self.error_column):
+        for name in (self.output_column, self.error_column, self.multivector_column):
             if name in table.column_names:
                 table = table.drop_columns([name])
         table = table.append_column(self.output_column, self.vector_array(vectors))
+        if self.multivector:
+            matrices = [self.matrices[row].tolist() if row in self.matrices else None for row in range(count)]
+            table = table.append_column(self.multivector_column, pa.array(matrices, MATRIX))
         return table.append_column(self.error_column, pa.array(errors, type=pa.string()))
+
+    def vectors_of(self, items: list[Item], rows: list[int]) -> list[np.ndarray]:
+        """One engine call: each item's vector (the pooled one of a token matrix, kept by row)."""
+        result = self.embedder.embed(items, **self.options)
+        if not self.multivector:
+            return list(result.embeddings)
+        matrices = result.multivectors or []
+        self.matrices.update(zip(rows, matrices, strict=True))
+        return list(pooled(matrices))
 
     def embed_rows(
         self, kinds: Sequence[str], values: Sequence[object], errors: list[str | None]
@@ -152,7 +177,7 @@ class EmbedBatches:
         for start in range(0, len(rows), self.call_size):
             chunk = rows[start : start + self.call_size]
             try:
-                embedded = self.embedder.embed([items[row] for row in chunk], **self.options).embeddings
+                embedded = self.vectors_of([items[row] for row in chunk], chunk)
             except Exception:
                 # One bad item fails the whole call: embed them one by one to tell which.
                 for row in chunk:
@@ -164,7 +189,7 @@ class EmbedBatches:
 
     def embed_one(self, item: Item, row: int, errors: list[str | None]) -> np.ndarray | None:
         try:
-            vector: np.ndarray = self.embedder.embed([item], **self.options).embeddings[0]
+            vector: np.ndarray = self.vectors_of([item], [row])[0]
             return vector
         except OmniEmbedError as error:
             errors[row] = error.message

@@ -39,8 +39,10 @@ from omniembed.settings import DEFAULT_MODEL, Settings
 if TYPE_CHECKING:
     import ray.data
 
-# As CollectionService.add embeds a collection's items (retrieval/vectors.py `embed_items`).
+# As CollectionService.add embeds a collection's items (retrieval/vectors.py `embed_items`): a
+# multi-vector collection's token matrices are the model's own length, neither chunked nor averaged.
 DOCUMENT_OPTIONS = {"input_type": "search_document", "truncation": Truncation.CHUNK.value}
+MULTIVECTOR_OPTIONS = {"input_type": "search_document", "output": "multivector"}
 
 
 @dataclass
@@ -80,15 +82,13 @@ def collection_config(
                 raise InvalidInputError(
                     f"Collection '{name}' uses {config.model}; it cannot take {model} embeddings."
                 )
-            if config is None and embedder.spec.output == "dense":
+            if config is None:
                 service = CollectionService(embedder.engine, store)
                 config = embedder.run(service.create(name, None, quantization, use_ocr, "bm25"))
-            elif config is None:
-                config = CollectionConfig(name, embedder.spec.name, embedder.dimension, output="multivector")
-    if config.output != "dense" or config.sparse != "bm25":
+    if config.sparse != "bm25":
         raise CapabilityError(
-            f"Collection '{name}' needs {config.output} vectors and {config.sparse} sparse terms; Ray "
-            "indexing stores one dense vector with BM25 terms per item: index it without --ray."
+            f"Collection '{name}' takes {config.sparse} sparse terms; Ray indexing makes BM25 terms "
+            "(the sparse model is not loaded in the actors): index it without --ray."
         )
     return config
 
@@ -179,7 +179,7 @@ def index_collection(
             concurrency=concurrency,
             num_cpus=num_cpus,
             num_gpus=num_gpus,
-            options=DOCUMENT_OPTIONS,
+            options=MULTIVECTOR_OPTIONS if config.output == "multivector" else DOCUMENT_OPTIONS,
             udf=udf,
             **{key: value for key, value in overrides.items() if value is not None},
         )

@@ -71,7 +71,7 @@ def _pool(args: argparse.Namespace) -> dict[str, Any]:
         "num_gpus": args.num_gpus,
         "chunk_size": args.chunk_words,
         "overlap": args.overlap_words,
-        # `auto` renders pages for multi-vector models, which Ray does not index: text chunks.
+        # Explicit on Ray: `auto` would need the model's modalities on the driver (text chunks).
         "pdf_pages": getattr(args, "pdf", "auto") == "pages",
     }
 

@@ -100,5 +100,10 @@ def stored_points(batch: pa.Table) -> tuple[list[StoredPoint], dict[str, str]]:
             if row[key] is not None:
                 payload[key] = row[key]
         sparse = (row["sparse_indices"], row["sparse_values"]) if row["sparse_indices"] else None
-        points.append(StoredPoint(id=row["id"], vector=row["embedding"], sparse=sparse, payload=payload))
+        matrix = row.get("multivector")  # a multi-vector collection's token matrix (EmbedBatches)
+        points.append(
+            StoredPoint(
+                id=row["id"], vector=row["embedding"], sparse=sparse, payload=payload, multivector=matrix
+            )
+        )
     return points, failed
