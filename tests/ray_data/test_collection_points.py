@@ -5,6 +5,9 @@ up front, as are contradictory CLI flags."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -18,7 +21,7 @@ from omniembed.ray import EmbedBatches, expand_files
 from omniembed.ray.collection import DOCUMENT_OPTIONS, MULTIVECTOR_OPTIONS, collection_config
 from omniembed.ray.points import prepare_payloads, stored_points
 from omniembed.retrieval.pdf import render_pages
-from omniembed.retrieval.schema import CollectionConfig
+from omniembed.retrieval.schema import CollectionConfig, StoredPoint
 from omniembed.retrieval.server_store import ServerStore
 from omniembed.retrieval.service import CollectionItem, CollectionService
 from omniembed.settings import Settings
@@ -26,6 +29,8 @@ from tests.retrieval.pdfs import text_pdf
 from tests.support import tiny_late_interaction as tiny
 from tests.support.media import encode, photo, video_path
 
+# The keys `omniembed index` marks its items with, beside id, modality, metadata and text.
+MARKS = ("source", "content_hash", "page")
 NOTES = "Oat milk, coffee beans and cat food. " * 3
 
 
@@ -34,6 +39,41 @@ def store():
     opened = ServerStore(QdrantClient(location=":memory:"))
     yield opened
     opened.close()
+
+
+def as_the_service_stores(
+    model: str,
+    store: ServerStore,
+    points: list[StoredPoint],
+    media: Callable[[StoredPoint], bytes | None],
+    **load: Any,
+) -> tuple[CollectionConfig, dict[str, StoredPoint]]:
+    """The same items (ids, text, metadata, `media(point)` bytes) through `CollectionService.add`
+    into a new collection: its config and its points by id, to hold the Ray path's points against."""
+    with Embedder(model, **load) as embedder:
+        service = CollectionService(embedder.engine, store)
+        config = embedder.run(service.create("reference", None))
+        same = []
+        for point in points:
+            data = media(point)
+            same.append(
+                CollectionItem(
+                    id=point.id,
+                    modality=point.payload["modality"],
+                    text=point.payload.get("text"),
+                    media=MediaReference(data=data) if data is not None else None,
+                    metadata=point.payload["metadata"],
+                    extra_payload={key: point.payload[key] for key in MARKS if key in point.payload},
+                )
+            )
+        embedder.run(service.add("reference", same))
+    stored = store.retrieve("reference", [point.id for point in points])
+    return config, {point.id: point for point in stored}
+
+
+def cosine(got: Any, want: Any) -> float:
+    got, want = np.asarray(got), np.asarray(want)
+    return float(got @ want / np.linalg.norm(got) / np.linalg.norm(want))
 
 
 def test_points_are_what_the_collection_service_stores(tiny_clip_dir, store):
@@ -55,23 +95,10 @@ def test_points_are_what_the_collection_service_stores(tiny_clip_dir, store):
     assert points[0].payload["thumbnail"] and points[1].sparse  # the photo's preview, the notes' terms
     assert points[2].payload["thumbnail"]  # the video's key frame
 
-    with Embedder(str(tiny_clip_dir), runtime="torch") as embedder:
-        service = CollectionService(embedder.engine, store)
-        embedder.run(service.create("reference", None))
-        media = {"image": MediaReference(data=jpeg), "video": MediaReference(data=video)}
-        same = [
-            CollectionItem(
-                id=point.id,
-                modality=point.payload["modality"],
-                text=point.payload.get("text"),
-                media=media.get(point.payload["modality"]),
-                metadata=point.payload["metadata"],
-                extra_payload={key: point.payload[key] for key in ("source", "content_hash")},
-            )
-            for point in points
-        ]
-        embedder.run(service.add("reference", same))
-    stored = {point.id: point for point in store.retrieve("reference", [point.id for point in points])}
+    media = {"image": jpeg, "video": video}
+    _, stored = as_the_service_stores(
+        str(tiny_clip_dir), store, points, lambda point: media.get(point.payload["modality"]), runtime="torch"
+    )
     for point in points:
         expected = stored[point.id]
         assert point.payload == expected.payload
@@ -80,8 +107,7 @@ def test_points_are_what_the_collection_service_stores(tiny_clip_dir, store):
             assert dict(zip(*point.sparse, strict=True)) == pytest.approx(
                 dict(zip(*expected.sparse, strict=True))
             )
-        got, want = np.array(point.vector), np.array(expected.vector)
-        assert got @ want / np.linalg.norm(got) / np.linalg.norm(want) >= 0.9999
+        assert cosine(point.vector, expected.vector) >= 0.9999
 
 
 def test_the_collection_is_created_once_and_checked_after(tiny_clip_dir, minilm_dir, store):
@@ -123,26 +149,12 @@ def test_pdf_pages_are_page_images_as_the_service_stores_them(tiny_clip_dir, sto
     assert "Glacier" in points[0].payload["text"] and points[0].sparse and points[0].payload["thumbnail"]
 
     pages = {page.number: page.png for page in render_pages(pdf)}
-    with Embedder(str(tiny_clip_dir), runtime="torch") as embedder:
-        service = CollectionService(embedder.engine, store)
-        embedder.run(service.create("pages", None))
-        same = [
-            CollectionItem(
-                id=point.id,
-                modality="image",
-                text=point.payload["text"],
-                media=MediaReference(data=pages[point.payload["page"]]),
-                metadata=point.payload["metadata"],
-                extra_payload={key: point.payload[key] for key in ("source", "content_hash", "page")},
-            )
-            for point in points
-        ]
-        embedder.run(service.add("pages", same))
-    stored = {point.id: point for point in store.retrieve("pages", [point.id for point in points])}
+    _, stored = as_the_service_stores(
+        str(tiny_clip_dir), store, points, lambda point: pages[point.payload["page"]], runtime="torch"
+    )
     for point in points:
         assert point.payload == stored[point.id].payload
-        got, want = np.array(point.vector), np.array(stored[point.id].vector)
-        assert got @ want / np.linalg.norm(got) / np.linalg.norm(want) >= 0.9999
+        assert cosine(point.vector, stored[point.id].vector) >= 0.9999
 
 
 def test_a_multivector_collection_gets_what_the_service_stores(tmp_path, store):
@@ -156,23 +168,10 @@ def test_a_multivector_collection_gets_what_the_service_stores(tmp_path, store):
     assert not failed and all(point.multivector for point in points)
 
     pages = {page.number: page.png for page in render_pages(pdf)}
-    with Embedder(colpali) as embedder:
-        service = CollectionService(embedder.engine, store)
-        created = embedder.run(service.create("pages", None))
-        assert created.output == "multivector"
-        same = [
-            CollectionItem(
-                id=point.id,
-                modality="image",
-                text=point.payload["text"],
-                media=MediaReference(data=pages[point.payload["page"]]),
-                metadata=point.payload["metadata"],
-                extra_payload={key: point.payload[key] for key in ("source", "content_hash", "page")},
-            )
-            for point in points
-        ]
-        embedder.run(service.add("pages", same))
-    stored = {point.id: point for point in store.retrieve("pages", [point.id for point in points])}
+    created, stored = as_the_service_stores(
+        colpali, store, points, lambda point: pages[point.payload["page"]]
+    )
+    assert created.output == "multivector"
     for point in points:
         expected = stored[point.id]
         got, want = np.array(point.multivector), np.array(expected.multivector)
