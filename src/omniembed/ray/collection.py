@@ -20,7 +20,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -30,7 +30,7 @@ import pyarrow.fs as pafs
 from omniembed.errors import CapabilityError, InvalidInputError
 from omniembed.models.base import Truncation
 from omniembed.ray.batches import EmbedBatches
-from omniembed.ray.items import embed_stage, read_items, sources_of
+from omniembed.ray.items import RunReport, embed_stage, read_items, sources_of
 from omniembed.ray.points import prepare_payloads, stored_points
 from omniembed.retrieval.schema import CollectionConfig
 from omniembed.retrieval.store import VectorStore
@@ -46,18 +46,9 @@ MULTIVECTOR_OPTIONS = {"input_type": "search_document", "output": "multivector"}
 
 
 @dataclass
-class CollectionReport:
+class CollectionReport(RunReport):
     collection: str
-    files: int = 0  # input files this run embedded items of
-    items: int = 0  # points this run wrote
-    already_done: int = 0  # items the collection held before this run
-    failed: dict[str, str] = field(default_factory=dict)  # "path#chunk" → reason
-    seconds: float = 0.0
     total: int = 0  # points the collection holds after this run
-
-    @property
-    def items_per_second(self) -> float:
-        return self.items / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
         return (

@@ -20,24 +20,15 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from omniembed.ray.batches import EmbedBatches
-from omniembed.ray.items import embed_stage, read_items, resolve, sources_of
+from omniembed.ray.items import RunReport, embed_stage, read_items, resolve, sources_of
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
-class FolderReport:
+class FolderReport(RunReport):
     output: str
     files_written: list[str] = field(default_factory=list)
-    items: int = 0  # rows written by this run, failures included
-    already_done: int = 0  # ids the output held before this run
-    failed: dict[str, str] = field(default_factory=dict)  # "path#chunk" → reason
-    seconds: float = 0.0
-    files: int = 0  # input files this run read items from
-
-    @property
-    def items_per_second(self) -> float:
-        return self.items / self.seconds if self.seconds else 0.0
 
     def summary(self) -> str:
         return (

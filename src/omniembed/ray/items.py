@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,22 @@ from omniembed.retrieval.ingest import (
 
 if TYPE_CHECKING:
     import ray.data
+
+
+@dataclass(kw_only=True)
+class RunReport:
+    """What a Ray indexing run did, whatever its output (a subclass names the output)."""
+
+    files: int = 0  # input files this run read items from
+    items: int = 0  # items this run wrote (Parquet rows include the failed ones)
+    already_done: int = 0  # ids the output held before this run
+    failed: dict[str, str] = field(default_factory=dict)  # "path#chunk" → reason
+    seconds: float = 0.0
+
+    @property
+    def items_per_second(self) -> float:
+        return self.items / self.seconds if self.seconds else 0.0
+
 
 SUFFIX_KINDS = {
     **{suffix: "text" for suffix in (*TEXT_SUFFIXES, ".pdf")},
