@@ -18,16 +18,12 @@ from omniembed.engine.engine import Engine
 from omniembed.models.registry import resolve
 from tests.conftest import make_settings
 from tests.support.media import data_uri, encode, photo
-from tests.support.tiny_cross_encoder import build_tiny_cross_encoder
+from tests.support.tiny_cross_encoder import (
+    DOCUMENTS,
+    QUERY,
+    build_tiny_cross_encoder,
+)
 
-QUERY = "how long should cold brew coffee steep"
-DOCUMENTS = [
-    "Cold brew steeps for twelve to eighteen hours in the fridge.",
-    "The rocket launched at dawn.",
-    "coffee",
-    "A horse and a dog near the river bank on a sunny day " * 20,  # longer than the 64-token context
-    "Cold brew steeps for twelve to eighteen hours in the fridge.",  # a tie with the first
-]
 MAX_ITEMS = 8
 MAX_CHARS = 2_000
 IMAGE = data_uri(encode(photo("astronaut").resize((24, 24)), "PNG"), "image/png")

@@ -14,16 +14,12 @@ from omniembed.engine.items import EmbedOptions, TextInput
 from omniembed.engine.rerank import Reranker
 from omniembed.errors import CapabilityError, InvalidInputError, PayloadTooLargeError
 from omniembed.models.registry import resolve
-from tests.support.tiny_cross_encoder import build_tiny_cross_encoder, build_tiny_reranker
-
-QUERY = "how long should cold brew coffee steep"
-DOCUMENTS = [
-    "Cold brew steeps for twelve to eighteen hours in the fridge.",
-    "The rocket launched at dawn.",
-    "coffee",
-    "A horse and a dog near the river bank on a sunny day " * 20,  # longer than the 64-token context
-    "Cold brew steeps for twelve to eighteen hours in the fridge.",  # a tie with the first
-]
+from tests.support.tiny_cross_encoder import (
+    DOCUMENTS,
+    QUERY,
+    build_tiny_cross_encoder,
+    build_tiny_reranker,
+)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,17 @@ import torch
 
 from tests.support.tiny_late_interaction import minilm_tokenizer
 
+# A query and documents the rerank tests share: a clear match, misses, a document longer than the
+# tiny models' 64-token context, and a tie with the first.
+QUERY = "how long should cold brew coffee steep"
+DOCUMENTS = [
+    "Cold brew steeps for twelve to eighteen hours in the fridge.",
+    "The rocket launched at dawn.",
+    "coffee",
+    "A horse and a dog near the river bank on a sunny day " * 20,  # longer than the 64-token context
+    "Cold brew steeps for twelve to eighteen hours in the fridge.",  # a tie with the first
+]
+
 
 def build_tiny_reranker(directory: Path, *, seed: int = 0, max_length: int = 64) -> Path:
     """A bare `BertForSequenceClassification` (num_labels=1) with MiniLM's real tokenizer."""
