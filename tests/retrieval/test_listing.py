@@ -80,3 +80,11 @@ def test_disk_bytes(store, tmp_path):
     folders = sum(1 for path in folder.rglob("*") if path.is_dir()) + 1
     apparent = sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
     assert 0 < used <= du <= used + folders * 4096 and used < apparent
+
+
+def test_retrieve_without_vectors_reads_payloads_only(store):
+    _filled(store, 3)
+    [bare] = store.retrieve("listed", ["item-1"], with_vectors=False)
+    [full] = store.retrieve("listed", ["item-1"])
+    assert bare.payload == full.payload and bare.id == full.id == "item-1"
+    assert bare.vector == [] and len(full.vector) == 4

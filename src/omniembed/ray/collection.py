@@ -90,7 +90,7 @@ def existing_ids(store: VectorStore, name: str, items: ray.data.Dataset, batch: 
     found: set[str] = set()
     for ids in items.select_columns(["id"]).iter_batches(batch_size=batch, batch_format="pyarrow"):
         wanted = cast("pa.Table", ids).column("id").to_pylist()
-        found.update(point.id for point in store.retrieve(name, wanted))
+        found.update(point.id for point in store.retrieve(name, wanted, with_vectors=False))
     return frozenset(found)
 
 

@@ -255,10 +255,10 @@ class EdgeStore:
             results = self._shard(name).query(request)
         return [hit_from_payload(result.score, dict(result.payload or {})) for result in results]
 
-    def retrieve(self, name: str, ids: list[str]) -> list[StoredPoint]:
+    def retrieve(self, name: str, ids: list[str], with_vectors: bool = True) -> list[StoredPoint]:
         with self._lock(name):
             records = self._shard(name).retrieve(
-                [point_id(i) for i in ids], with_payload=True, with_vector=True
+                [point_id(i) for i in ids], with_payload=True, with_vector=with_vectors
             )
         config = self.config(name)
         sparse_key = sparse_name(config) if config is not None else SPARSE

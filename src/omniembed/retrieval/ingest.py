@@ -149,7 +149,7 @@ async def index_file(
     pdf_pages: bool = False,
 ) -> None:
     digest = await asyncio.to_thread(lambda: hashlib.sha256(path.read_bytes()).hexdigest())
-    existing = await service.retrieve(collection, [f"{source}#0"])
+    existing = await service.retrieve(collection, [f"{source}#0"], with_vectors=False)
     if existing and existing[0].payload.get("content_hash") == digest:
         report.unchanged += 1
         return
@@ -175,7 +175,7 @@ async def index_files(
     service refuses is added again file by file, so one bad file fails alone, with its reason
     in `report.failed`."""
     digests = await asyncio.to_thread(lambda: [_digest(path) for path, _ in files])
-    stored = await service.retrieve(collection, [f"{source}#0" for _, source in files])
+    stored = await service.retrieve(collection, [f"{source}#0" for _, source in files], with_vectors=False)
     hashes = {point.id: point.payload.get("content_hash") for point in stored}
     prepared: list[tuple[Path, list[CollectionItem]]] = []
     for (path, source), digest in zip(files, digests, strict=True):

@@ -292,10 +292,10 @@ class ServerStore:
             )
         return [hit_from_payload(point.score, dict(point.payload or {})) for point in response.points]
 
-    def retrieve(self, name: str, ids: list[str]) -> list[StoredPoint]:
+    def retrieve(self, name: str, ids: list[str], with_vectors: bool = True) -> list[StoredPoint]:
         with _present(name):
             records = self.client.retrieve(
-                name, [point_id(i) for i in ids], with_payload=True, with_vectors=True
+                name, [point_id(i) for i in ids], with_payload=True, with_vectors=with_vectors
             )
         config = self.config(name)
         sparse_key = sparse_name(config) if config is not None else SPARSE

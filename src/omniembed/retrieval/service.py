@@ -162,10 +162,10 @@ class CollectionService:
         self._config(name)
         await asyncio.to_thread(self.store.delete_where, name, key, value)
 
-    async def retrieve(self, name: str, ids: list[str]) -> list[StoredPoint]:
+    async def retrieve(self, name: str, ids: list[str], with_vectors: bool = True) -> list[StoredPoint]:
         self._config(name)
         ids = [checks.item_id(item, "id") for item in ids]
-        return await asyncio.to_thread(self.store.retrieve, name, ids)
+        return await asyncio.to_thread(self.store.retrieve, name, ids, with_vectors)
 
     def _check_model(self, config: CollectionConfig, model: str | None) -> None:
         if model is None:

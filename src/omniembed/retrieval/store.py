@@ -69,7 +69,9 @@ class VectorStore(Protocol):
 
     def search(self, name: str, query: StoreQuery) -> list[Hit]: ...
 
-    def retrieve(self, name: str, ids: list[str]) -> list[StoredPoint]: ...
+    def retrieve(self, name: str, ids: list[str], with_vectors: bool = True) -> list[StoredPoint]:
+        """The stored points among `ids`; with `with_vectors=False` payloads only (empty vectors), for
+        callers that read a hash or a thumbnail and need not move token matrices."""
 
     def count(self, name: str) -> int: ...
 

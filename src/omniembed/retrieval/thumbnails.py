@@ -88,7 +88,7 @@ async def for_items(engine: Engine, items: list[CollectionItem]) -> dict[int, st
 
 async def read(service: CollectionService, name: str, item_id: str) -> bytes:
     """The JPEG thumbnail of one item; NotFoundError when the item or its thumbnail is missing."""
-    points = await service.retrieve(name, [item_id])
+    points = await service.retrieve(name, [item_id], with_vectors=False)
     encoded = points[0].payload.get(PAYLOAD_KEY) if points else None
     if not isinstance(encoded, str):
         what = "no thumbnail (only image items and video items have one)" if points else "no such item"
